@@ -1,0 +1,46 @@
+// swift-tools-version: 6.0
+import Foundation
+import PackageDescription
+
+// libtorch is found through the pkg-config file `graft-libtorch.pc` that
+// `scripts/setup.sh` writes. Executables and test bundles get a RUNPATH to its
+// lib folder so they run without LD_LIBRARY_PATH; library targets carry no
+// unsafe flags, so other packages can depend on Graft by version.
+let libtorchLib: String = {
+    let env = ProcessInfo.processInfo.environment
+    if let root = env["LIBTORCH"], !root.isEmpty { return root + "/lib" }
+    let cache = env["GRAFT_CACHE"] ?? (NSHomeDirectory() + "/.cache/graft")
+    if let root = try? String(contentsOfFile: cache + "/libtorch.path", encoding: .utf8) {
+        return root.trimmingCharacters(in: .whitespacesAndNewlines) + "/lib"
+    }
+    return cache + "/libtorch-2.15.0/lib"
+}()
+let runpath: [LinkerSetting] = [.unsafeFlags(["-Xlinker", "-rpath", "-Xlinker", libtorchLib])]
+
+let package = Package(
+    name: "Graft",
+    products: [
+        .library(name: "Torch", targets: ["Torch"]),
+        .executable(name: "graft", targets: ["graft"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CLibTorch", pkgConfig: "graft-libtorch"),
+        .target(
+            name: "CTorch",
+            dependencies: ["CLibTorch"],
+            cxxSettings: [.define("_GLIBCXX_USE_CXX11_ABI", to: "1")],
+            linkerSettings: [.linkedLibrary("dl")]
+        ),
+        .target(name: "Torch", dependencies: ["CTorch"]),
+        .executableTarget(
+            name: "graft",
+            dependencies: ["Torch", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            linkerSettings: runpath
+        ),
+        .testTarget(name: "TorchTests", dependencies: ["Torch"], linkerSettings: runpath),
+    ],
+    cxxLanguageStandard: .cxx20
+)

@@ -1,0 +1,69 @@
+import CTorch
+import Foundation
+
+/// Library-wide state: versions, threads, the global seed.
+public enum Torch {
+    /// The libtorch version Graft was built against ("2.15.0").
+    public static var version: String { String(cString: ct_version()) }
+
+    /// The intra-op thread count libtorch uses. Graft sets it to the machine's
+    /// active cores the first time it's read or a tensor is created through
+    /// ``configure()``; set it to change that.
+    public static var numThreads: Int {
+        get { configure(); return Int(ct_get_num_threads()) }
+        set {
+            configure()
+            opStatus(ct_set_num_threads(Int32(Swift.max(1, newValue))), "set_num_threads")
+        }
+    }
+
+    private static let defaultThreads: Void = {
+        _ = ct_set_num_threads(Int32(ProcessInfo.processInfo.activeProcessorCount))
+    }()
+
+    /// Applies Graft's defaults once (thread count = active cores). Cheap to call again.
+    public static func configure() { _ = defaultThreads }
+
+    /// Seeds the global generator, as `torch.manual_seed`.
+    public static func manualSeed(_ seed: UInt64) {
+        opStatus(ct_manual_seed(seed), "manual_seed")
+    }
+}
+
+/// A random-number generator, as `torch.Generator`. Pass one to creation and
+/// sampling functions to keep their randomness separate from the global stream.
+public final class Generator: @unchecked Sendable {
+    let handle: ct_generator
+    private let owned: Bool
+
+    /// A new CPU generator seeded with `seed`.
+    public init(seed: UInt64) {
+        guard let h = ct_generator_new(seed) else { fatalError("Torch.Generator: \(TorchError.take("Generator"))") }
+        handle = h
+        owned = true
+    }
+
+    private init(borrowing handle: ct_generator) {
+        self.handle = handle
+        owned = false
+    }
+
+    /// libtorch's default CPU generator (the one ``Torch/manualSeed(_:)`` seeds).
+    public static let global = Generator(borrowing: ct_generator_default())
+
+    deinit { if owned { ct_generator_free(handle) } }
+
+    public func manualSeed(_ seed: UInt64) {
+        opStatus(ct_generator_set_seed(handle, seed), "Generator.manual_seed")
+    }
+
+    /// The full state as bytes, to save with a checkpoint and restore exactly.
+    public var state: Tensor {
+        get { op(ct_generator_get_state(handle), "Generator.get_state") }
+    }
+
+    /// Restores a state taken with ``state``.
+    public func setState(_ state: Tensor) throws {
+        try checkStatus(ct_generator_set_state(handle, state.handle), "Generator.set_state")
+    }
+}
