@@ -40,7 +40,7 @@ let package = Package(
             dependencies: ["Torch", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             linkerSettings: runpath
         ),
-        .testTarget(name: "TorchTests", dependencies: ["Torch"], linkerSettings: runpath),
+        .testTarget(name: "TorchTests", dependencies: ["Torch"], exclude: ["Fixtures"], linkerSettings: runpath),
     ],
     cxxLanguageStandard: .cxx20
 )

@@ -1,0 +1,27 @@
+import ArgumentParser
+import Torch
+
+/// Graft's version (the project's, not libtorch's).
+let graftVersion = "0.1.0"
+
+@main
+struct Graft: ParsableCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "graft",
+            abstract: "Transfer learning for Swift, on PyTorch's own engine.",
+            discussion: """
+                Examples:
+                  graft --version
+                  graft demo autograd
+                """,
+            version: versionLine(),
+            subcommands: [Demo.self]
+        )
+    }
+
+    static func versionLine() -> String {
+        let cuda = CUDA.isAvailable ? "available (\(CUDA.deviceCount) device(s))" : "not available"
+        return "graft \(graftVersion), libtorch \(Torch.version), CUDA \(cuda)"
+    }
+}
