@@ -21,6 +21,10 @@ let package = Package(
     name: "Graft",
     products: [
         .library(name: "Torch", targets: ["Torch"]),
+        .library(name: "Checkpoints", targets: ["Checkpoints"]),
+        .library(name: "NN", targets: ["NN"]),
+        .library(name: "Vision", targets: ["Vision"]),
+        .library(name: "ImageCodecs", targets: ["ImageCodecs"]),
         .executable(name: "graft", targets: ["graft"]),
     ],
     dependencies: [
@@ -35,12 +39,23 @@ let package = Package(
             linkerSettings: [.linkedLibrary("dl")]
         ),
         .target(name: "Torch", dependencies: ["CTorch"]),
+        .target(name: "Checkpoints"),
+        .target(name: "NN", dependencies: ["Torch", "Checkpoints"]),
+        .target(name: "Vision", dependencies: ["NN"]),
+        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .target(name: "CImageShim", dependencies: ["CJPEG", "CPNG"]),
+        .target(name: "ImageCodecs", dependencies: ["CImageShim", "CJPEG"]),
         .executableTarget(
             name: "graft",
             dependencies: ["Torch", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             linkerSettings: runpath
         ),
         .testTarget(name: "TorchTests", dependencies: ["Torch"], exclude: ["Fixtures"], linkerSettings: runpath),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints"], exclude: ["Fixtures"]),
+        .testTarget(name: "ImageCodecsTests", dependencies: ["ImageCodecs"], exclude: ["Fixtures"]),
+        .testTarget(name: "NNTests", dependencies: ["NN"], linkerSettings: runpath),
+        .testTarget(name: "VisionTests", dependencies: ["Vision"], exclude: ["Fixtures"], linkerSettings: runpath),
     ],
     cxxLanguageStandard: .cxx20
 )

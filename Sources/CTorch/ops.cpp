@@ -83,6 +83,7 @@ at::Tensor unary(int op, const at::Tensor &a) {
     case CT_ISINF: return at::isinf(a);
     case CT_ISFINITE: return at::isfinite(a);
     case CT_TRUNC: return at::trunc(a);
+    case CT_ERFINV: return at::erfinv(a);
   }
   throw std::invalid_argument("unknown unary op " + std::to_string(op));
 }
@@ -107,6 +108,7 @@ at::Tensor &unary_(int op, at::Tensor &a) {
     case CT_ROUND: return a.round_();
     case CT_RECIPROCAL: return a.reciprocal_();
     case CT_SQUARE: return a.square_();
+    case CT_ERFINV: return a.erfinv_();
   }
   throw std::invalid_argument("unary op " + std::to_string(op) + " has no in-place form");
 }
@@ -120,7 +122,7 @@ at::Tensor &binary_(int op, at::Tensor &a, const at::Tensor &b) {
   }
   throw std::invalid_argument("binary op " + std::to_string(op) + " has no in-place form");
 }
-at::Tensor &binary_scalar_(int op, at::Tensor &a, double s) {
+at::Tensor &binary_scalar_(int op, at::Tensor &a, const at::Scalar &s) {
   switch (op) {
     case CT_ADD: return a.add_(s);
     case CT_SUB: return a.sub_(s);
@@ -188,7 +190,9 @@ ct_tensor ct_allclose_like(ct_tensor a, ct_tensor b, double rtol, double atol) {
 
 // ---- in place ----------------------------------------------------------------------------------------
 ct_tensor ct_binary_(int op, ct_tensor a, ct_tensor b) { RET_TENSOR(binary_(op, M(a), T(b))) }
-ct_tensor ct_binary_scalar_(int op, ct_tensor a, double s) { RET_TENSOR(binary_scalar_(op, M(a), s)) }
+ct_tensor ct_binary_scalar_(int op, ct_tensor a, double s, bool integral) {
+  RET_TENSOR(binary_scalar_(op, M(a), scalar(s, integral)))
+}
 ct_tensor ct_unary_(int op, ct_tensor a) { RET_TENSOR(unary_(op, M(a))) }
 ct_tensor ct_add_scaled_(ct_tensor a, ct_tensor b, double alpha) { RET_TENSOR(M(a).add_(T(b), alpha)) }
 ct_tensor ct_addcmul_(ct_tensor a, ct_tensor t1, ct_tensor t2, double value) {

@@ -70,6 +70,7 @@ extension Torch {
     public static var isGradEnabled: Bool { ct_grad_enabled() }
 
     /// Runs `body` without recording operations for autograd, as `torch.no_grad()`.
+    @discardableResult
     public static func noGrad<R>(_ body: () throws -> R) rethrows -> R {
         let previous = ct_grad_enabled()
         ct_set_grad_enabled(false)
@@ -78,6 +79,7 @@ extension Torch {
     }
 
     /// Runs `body` with autograd recording on, as `torch.enable_grad()`.
+    @discardableResult
     public static func enableGrad<R>(_ body: () throws -> R) rethrows -> R {
         let previous = ct_grad_enabled()
         ct_set_grad_enabled(true)
@@ -87,6 +89,7 @@ extension Torch {
 
     /// Runs `body` in inference mode, as `torch.inference_mode()`: faster than
     /// ``noGrad(_:)``, but tensors made inside can never join a graph later.
+    @discardableResult
     public static func inferenceMode<R>(_ body: () throws -> R) rethrows -> R {
         let guardHandle = ct_inference_mode_enter()
         defer { ct_inference_mode_exit(guardHandle) }

@@ -117,6 +117,8 @@ extension Tensor {
     public func reciprocal() -> Tensor { unary(CT_RECIPROCAL, "reciprocal") }
     public func square() -> Tensor { unary(CT_SQUARE, "square") }
     public func erf() -> Tensor { unary(CT_ERF, "erf") }
+    public func erfinv() -> Tensor { unary(CT_ERFINV, "erfinv") }
+    @discardableResult public func erfinv_() -> Tensor { op(ct_unary_(Int32(CT_ERFINV.rawValue), handle), "erfinv_") }
     public func isNaN() -> Tensor { unary(CT_ISNAN, "isnan") }
     public func isInfinite() -> Tensor { unary(CT_ISINF, "isinf") }
     public func isFinite() -> Tensor { unary(CT_ISFINITE, "isfinite") }
@@ -158,14 +160,14 @@ extension Tensor {
     @discardableResult public func div_(_ other: Tensor) -> Tensor {
         op(ct_binary_(Int32(CT_DIV.rawValue), handle, other.handle), "div_")
     }
-    @discardableResult public func add_(_ s: Double) -> Tensor {
-        op(ct_binary_scalar_(Int32(CT_ADD.rawValue), handle, s), "add_")
+    @discardableResult public func add_<S: TensorScalar>(_ s: S) -> Tensor {
+        op(ct_binary_scalar_(Int32(CT_ADD.rawValue), handle, s.doubleValue, S.isIntegral), "add_")
     }
-    @discardableResult public func mul_(_ s: Double) -> Tensor {
-        op(ct_binary_scalar_(Int32(CT_MUL.rawValue), handle, s), "mul_")
+    @discardableResult public func mul_<S: TensorScalar>(_ s: S) -> Tensor {
+        op(ct_binary_scalar_(Int32(CT_MUL.rawValue), handle, s.doubleValue, S.isIntegral), "mul_")
     }
-    @discardableResult public func div_(_ s: Double) -> Tensor {
-        op(ct_binary_scalar_(Int32(CT_DIV.rawValue), handle, s), "div_")
+    @discardableResult public func div_<S: TensorScalar>(_ s: S) -> Tensor {
+        op(ct_binary_scalar_(Int32(CT_DIV.rawValue), handle, s.doubleValue, S.isIntegral), "div_")
     }
     @discardableResult public func sqrt_() -> Tensor { op(ct_unary_(Int32(CT_SQRT.rawValue), handle), "sqrt_") }
     @discardableResult public func relu_() -> Tensor { op(ct_unary_(Int32(CT_RELU.rawValue), handle), "relu_") }

@@ -17,6 +17,9 @@ public final class Tensor: @unchecked Sendable {
 
     // MARK: Metadata
 
+    /// A tensor without data: a placeholder until a real one is assigned.
+    public static func undefined() -> Tensor { Tensor(handle: ct_undefined()!) }
+
     /// Whether the tensor holds data (an op that failed inside ``withTorchErrors(_:)`` yields an undefined one).
     public var isDefined: Bool { ct_defined(handle) }
 
@@ -106,7 +109,12 @@ extension Tensor {
             if raw.count > 0 { memcpy(ct_data_ptr(out.handle), raw.baseAddress!, raw.count) }
             return out
         }
-        self.init(handle: ct_shallow_copy(t.handle)!)
+        self.init(sharing: t)
+    }
+
+    /// Another handle to the same tensor (shares storage and autograd identity).
+    public convenience init(sharing other: Tensor) {
+        self.init(handle: ct_shallow_copy(other.handle)!)
     }
 
     /// A 0-d tensor holding `value`.
@@ -235,6 +243,15 @@ extension Tensor {
     /// Copies the raw bytes (contiguous, CPU) into `destination`, which must be exactly the right size.
     public func copyBytes(to destination: UnsafeMutableRawBufferPointer) throws {
         try checkStatus(ct_copy_to(handle, destination.baseAddress, destination.count), "copyBytes")
+    }
+
+    /// Copies `source` bytes into this contiguous CPU tensor's memory; sizes must match exactly.
+    public func copyBytes(into source: UnsafeRawBufferPointer) throws {
+        let n = count * dtype.byteSize
+        guard device == .cpu, isContiguous(), source.count == n, let base = source.baseAddress else {
+            throw TorchError(operation: "copyBytes", message: "need a contiguous CPU tensor of \(source.count) bytes, have \(n) on \(device)")
+        }
+        if n > 0 { memcpy(ct_data_ptr(handle), base, n) }
     }
 
     /// The single value of a one-element tensor.

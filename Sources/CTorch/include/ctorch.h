@@ -110,7 +110,7 @@ typedef enum {
 typedef enum {
   CT_NEG, CT_ABS, CT_EXP, CT_LOG, CT_LOG1P, CT_SQRT, CT_RSQRT, CT_SIN, CT_COS, CT_TANH, CT_SIGMOID,
   CT_RELU, CT_RELU6, CT_SILU, CT_HARDSWISH, CT_HARDSIGMOID, CT_FLOOR, CT_CEIL, CT_ROUND, CT_SIGN,
-  CT_LOGICAL_NOT, CT_RECIPROCAL, CT_SQUARE, CT_ERF, CT_ISNAN, CT_ISINF, CT_ISFINITE, CT_TRUNC,
+  CT_LOGICAL_NOT, CT_RECIPROCAL, CT_SQUARE, CT_ERF, CT_ISNAN, CT_ISINF, CT_ISFINITE, CT_TRUNC, CT_ERFINV,
 } ct_unary_op;
 ct_tensor ct_binary(int op, ct_tensor a, ct_tensor b);
 ct_tensor ct_binary_scalar(int op, ct_tensor a, double s, bool integral);   // a op s
@@ -129,7 +129,7 @@ ct_tensor ct_allclose_like(ct_tensor a, ct_tensor b, double rtol, double atol); 
 
 // ---- in place (return a new handle to the same tensor) --------------------------------
 ct_tensor ct_binary_(int op, ct_tensor a, ct_tensor b);              // add_, sub_, mul_, div_ only
-ct_tensor ct_binary_scalar_(int op, ct_tensor a, double s);          // add_, sub_, mul_, div_ only
+ct_tensor ct_binary_scalar_(int op, ct_tensor a, double s, bool integral); // add_, sub_, mul_, div_ only
 ct_tensor ct_unary_(int op, ct_tensor a);                            // sqrt_, relu_, neg_, ... as above
 ct_tensor ct_add_scaled_(ct_tensor a, ct_tensor b, double alpha);    // a += alpha*b
 ct_tensor ct_addcmul_(ct_tensor a, ct_tensor t1, ct_tensor t2, double value);

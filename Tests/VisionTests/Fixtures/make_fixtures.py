@@ -1,0 +1,118 @@
+"""Makes the zoo parity fixtures: for every torchvision model in Graft's zoo, its
+state-dict key list (names, shapes, dtypes) in models.json, and in <model>.safetensors
+the eval-mode logits and pooled features, and the train-mode logits and BatchNorm
+running statistics after one forward pass, on weights and an input made from seeds.
+
+Weights are not stored: both sides fill every state-dict entry in order from the
+same seed with the same formula (see `fill`), and libtorch's generator gives Python
+and Swift the same numbers. Run by hand with the Python torch of the very same wheel:
+
+    ~/.cache/graft/ref-venv/bin/python Tests/VisionTests/Fixtures/make_fixtures.py
+
+Pinned: torch==2.15.0, torchvision==0.29.2.
+"""
+import json
+import math
+import os
+
+import torch
+import torchvision
+from safetensors.torch import save_file
+
+assert torch.__version__.startswith("2.15.0") and torchvision.__version__.startswith("0.29.2")
+torch.set_num_threads(2)
+M = torchvision.models
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# name: (constructor, input size, key of the module whose *input* is Graft's pooled features)
+MODELS = {
+    "resnet18": (M.resnet18, 64, "fc"),
+    "resnet34": (M.resnet34, 64, "fc"),
+    "resnet50": (M.resnet50, 64, "fc"),
+    "resnet101": (M.resnet101, 64, "fc"),
+    "resnet152": (M.resnet152, 64, "fc"),
+    "vgg11": (M.vgg11, 64, "classifier.5"),
+    "vgg11_bn": (M.vgg11_bn, 64, "classifier.5"),
+    "vgg13": (M.vgg13, 64, "classifier.5"),
+    "vgg13_bn": (M.vgg13_bn, 64, "classifier.5"),
+    "vgg16": (M.vgg16, 64, "classifier.5"),
+    "vgg16_bn": (M.vgg16_bn, 64, "classifier.5"),
+    "vgg19": (M.vgg19, 64, "classifier.5"),
+    "vgg19_bn": (M.vgg19_bn, 64, "classifier.5"),
+    "inception_v3": (lambda: M.inception_v3(init_weights=False, aux_logits=True, transform_input=True), 299, "dropout"),
+    "mobilenet_v2": (M.mobilenet_v2, 64, "classifier.0"),
+    "mobilenet_v3_small": (M.mobilenet_v3_small, 64, "classifier.2"),
+    "mobilenet_v3_large": (M.mobilenet_v3_large, 64, "classifier.2"),
+    "efficientnet_b0": (M.efficientnet_b0, 64, "classifier.0"),
+    "efficientnet_b1": (M.efficientnet_b1, 64, "classifier.0"),
+    "efficientnet_b2": (M.efficientnet_b2, 64, "classifier.0"),
+    "efficientnet_b3": (M.efficientnet_b3, 64, "classifier.0"),
+    "efficientnet_b4": (M.efficientnet_b4, 64, "classifier.0"),
+    "efficientnet_b5": (M.efficientnet_b5, 64, "classifier.0"),
+    "efficientnet_b6": (M.efficientnet_b6, 64, "classifier.0"),
+    "efficientnet_b7": (M.efficientnet_b7, 64, "classifier.0"),
+    "densenet121": (M.densenet121, 64, "classifier"),
+}
+
+
+def fill(model, seed, gain):
+    """Every state-dict entry, in order, from one seeded stream (mirrored in Swift).
+    Scales keep the random networks' activations in a sane range: `gain` 2 (He) for
+    plain VGG, 1 with BatchNorm, whose weights sit around 0.5."""
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        for key, t in model.state_dict().items():
+            if key.endswith("num_batches_tracked"):
+                t.zero_()
+            elif key.endswith("running_var"):
+                t.copy_(torch.rand(t.shape) + 0.5)
+            elif key.endswith("running_mean"):
+                t.copy_(torch.randn(t.shape) * 0.1)
+            elif t.dim() >= 2:
+                t.copy_(torch.randn(t.shape) * math.sqrt(gain / t[0].numel()))
+            elif key.endswith("weight"):
+                t.copy_(torch.randn(t.shape) * 0.1 + 0.5)
+            else:
+                t.copy_(torch.randn(t.shape) * 0.1)
+
+
+index = {}
+for seed, (name, (make, size, feature_key)) in enumerate(MODELS.items()):
+    seed = 1000 * (seed + 1)
+    model = make()
+    bn_keys = [k[: -len(".running_mean")] for k in model.state_dict() if k.endswith("running_mean")]
+    gain = 1.0 if bn_keys else 2.0
+    fill(model, seed, gain)
+    sd = model.state_dict()
+    index[name] = {
+        "seed": seed,
+        "gain": gain,
+        "input": size,
+        "keys": [[k, list(t.shape), str(t.dtype).replace("torch.", "")] for k, t in sd.items()],
+        "bn": [bn_keys[0], bn_keys[-1]] if bn_keys else [],
+    }
+    torch.manual_seed(seed + 1)
+    x = torch.randn(2, 3, size, size)
+    captured = {}
+    module = model.get_submodule(feature_key)
+    module.register_forward_pre_hook(lambda m, args: captured.__setitem__("features", args[0].detach().flatten(1).clone()))
+    out = {}
+    model.eval()
+    with torch.no_grad():
+        out["logits"] = model(x)
+        out["features"] = captured["features"]
+        model.train()
+        torch.manual_seed(seed + 2)
+        train = model(x)
+        if isinstance(train, tuple):
+            out["train_logits"], out["train_aux"] = train
+        else:
+            out["train_logits"] = train
+        for i, bn in enumerate(index[name]["bn"]):
+            out[f"bn{i}_running_mean"] = sd[bn + ".running_mean"]
+            out[f"bn{i}_running_var"] = sd[bn + ".running_var"]
+    save_file({k: v.contiguous() for k, v in out.items()}, os.path.join(HERE, f"{name}.safetensors"))
+    print(name, "max |logit| %.3g, |features| %.3g" % (float(out["logits"].abs().max()), float(out["features"].abs().max())))
+
+with open(os.path.join(HERE, "models.json"), "w") as f:
+    json.dump(index, f, separators=(",", ":"))
