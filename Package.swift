@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Vision", targets: ["Vision"]),
         .library(name: "ImageCodecs", targets: ["ImageCodecs"]),
+        .library(name: "ImageData", targets: ["ImageData"]),
         .executable(name: "graft", targets: ["graft"]),
     ],
     dependencies: [
@@ -46,6 +47,7 @@ let package = Package(
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .target(name: "CImageShim", dependencies: ["CJPEG", "CPNG"]),
         .target(name: "ImageCodecs", dependencies: ["CImageShim", "CJPEG"]),
+        .target(name: "ImageData", dependencies: ["Torch", "ImageCodecs"]),
         .executableTarget(
             name: "graft",
             dependencies: ["Torch", .product(name: "ArgumentParser", package: "swift-argument-parser")],
