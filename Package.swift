@@ -42,7 +42,8 @@ let package = Package(
         .target(name: "Torch", dependencies: ["CTorch"]),
         .target(name: "Checkpoints"),
         .target(name: "NN", dependencies: ["Torch", "Checkpoints"]),
-        .target(name: "Vision", dependencies: ["NN"]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .target(name: "Vision", dependencies: ["NN", "COpenSSL"]),
         .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .target(name: "CImageShim", dependencies: ["CJPEG", "CPNG"]),
@@ -50,7 +51,10 @@ let package = Package(
         .target(name: "ImageData", dependencies: ["Torch", "ImageCodecs"]),
         .executableTarget(
             name: "graft",
-            dependencies: ["Torch", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "Torch", "Checkpoints", "NN", "Vision", "ImageData",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             linkerSettings: runpath
         ),
         .testTarget(name: "TorchTests", dependencies: ["Torch"], exclude: ["Fixtures"], linkerSettings: runpath),

