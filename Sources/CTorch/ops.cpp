@@ -370,6 +370,9 @@ ct_tensor ct_interpolate(ct_tensor input, int mode, const int64_t *size, const d
     throw std::invalid_argument("interpolate: unknown mode " + std::to_string(mode));
   })
 }
+ct_tensor ct_grid_sample(ct_tensor input, ct_tensor grid, int mode, int padding_mode, bool align_corners) {
+  RET_TENSOR(at::grid_sampler(T(input), T(grid), mode, padding_mode, align_corners))
+}
 ct_tensor ct_cross_entropy(ct_tensor input, ct_tensor target, ct_tensor weight, int reduction, int64_t ignore_index,
                            double label_smoothing) {
   RET_TENSOR(at::cross_entropy_loss(T(input), T(target), OPT(weight), reduction, ignore_index, label_smoothing))

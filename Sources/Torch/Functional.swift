@@ -14,6 +14,14 @@ public enum InterpolationMode: Int32, Sendable {
     case bicubic = 2
 }
 
+/// Where ``Functional/gridSample(_:grid:mode:paddingMode:alignCorners:)`` reads outside the
+/// input. Raw values are `at::native::GridSamplerPadding`'s.
+public enum GridSamplePadding: Int32, Sendable {
+    case zeros = 0
+    case border = 1
+    case reflection = 2
+}
+
 /// The functions behind the layers, as `torch.nn.functional`. Images are NCHW
 /// (whatever the memory format); pairs are (height, width).
 public enum Functional {
@@ -115,6 +123,17 @@ public enum Functional {
         }
         let f = scaleFactor!
         return op(ct_interpolate(input.handle, mode.rawValue, nil, [f.0, f.1], alignCorners, antialias), "interpolate")
+    }
+
+    /// Samples NCHW `input` at the (x, y) locations of `grid` (N, Hout, Wout, 2), normalized to
+    /// -1…1, as `F.grid_sample`.
+    public static func gridSample(
+        _ input: Tensor, grid: Tensor, mode: InterpolationMode = .bilinear, paddingMode: GridSamplePadding = .zeros,
+        alignCorners: Bool = false
+    ) -> Tensor {
+        // at::grid_sampler numbers its modes bilinear 0, nearest 1, bicubic 2.
+        let raw: Int32 = switch mode { case .bilinear: 0; case .nearest: 1; case .bicubic: 2 }
+        return op(ct_grid_sample(input.handle, grid.handle, raw, paddingMode.rawValue, alignCorners), "grid_sample")
     }
 
     /// Cross-entropy of logits (N, C) against class indices (N) — or class

@@ -211,6 +211,8 @@ ct_tensor ct_log_softmax(ct_tensor input, int64_t dim);
 // mode: 0 nearest, 1 bilinear, 2 bicubic. size NULL → scale factors used.
 ct_tensor ct_interpolate(ct_tensor input, int mode, const int64_t *size, const double *scale,
                          bool align_corners, bool antialias);
+// at::grid_sampler. mode: 0 bilinear, 1 nearest, 2 bicubic; padding_mode: 0 zeros, 1 border, 2 reflection.
+ct_tensor ct_grid_sample(ct_tensor input, ct_tensor grid, int mode, int padding_mode, bool align_corners);
 // reduction: 0 none, 1 mean, 2 sum (at::Reduction)
 ct_tensor ct_cross_entropy(ct_tensor input, ct_tensor target, ct_tensor weight, int reduction,
                            int64_t ignore_index, double label_smoothing);
