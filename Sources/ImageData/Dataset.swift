@@ -1,0 +1,58 @@
+import Torch
+
+/// A labelled image collection, indexed `0..<count`.
+///
+/// Labels are known without decoding anything, so subsets, splits and class counts are
+/// cheap; ``image(at:)`` does the decoding. Implementations must be safe to call from
+/// several threads at once (``DataLoader`` does).
+public protocol Dataset: Sendable {
+    /// Number of samples.
+    var count: Int { get }
+    /// Class names; a label is an index into this array.
+    var classes: [String] { get }
+    /// The class index of every sample, `count` entries.
+    var labels: [Int] { get }
+    /// The image of sample `index`: a CHW `uint8` tensor, 3 channels unless the dataset
+    /// was made with other decode options (gray is repeated into RGB by default).
+    /// Throws when the sample's file can't be read or decoded.
+    func image(at index: Int) throws -> Tensor
+    /// Where sample `index` comes from, for messages and reports: a file path, or
+    /// `"file#index"` for a sample inside a file.
+    func source(at index: Int) -> String
+}
+
+extension Dataset {
+    public var count: Int { labels.count }
+
+    /// Samples per class, `classes.count` entries.
+    public var classCounts: [Int] {
+        labels.reduce(into: [Int](repeating: 0, count: classes.count)) { $0[$1] += 1 }
+    }
+}
+
+/// A dataset that can't be built: the file or folder at fault, what is wrong with it and
+/// what to do.
+public struct DatasetError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The file or folder (with `:line` for a line of a text file).
+    public var path: String
+    public var reason: String
+
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
+
+    public var description: String { "\(path): \(reason)" }
+}
+
+/// Python's `sorted()` for strings: Unicode code-point order (UTF-8 byte order is the
+/// same), not Swift's `<`, which compares canonically equivalent strings as equal.
+func codePointSorted(_ names: some Sequence<String>) -> [String] {
+    names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+}
+
+/// The first name listed twice (comparing code points), if any.
+func firstDuplicate(_ names: [String]) -> String? {
+    var seen = Set<[UInt8]>()
+    return names.first { !seen.insert(Array($0.utf8)).inserted }
+}
