@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "Vision", targets: ["Vision"]),
         .library(name: "ImageCodecs", targets: ["ImageCodecs"]),
         .library(name: "ImageData", targets: ["ImageData"]),
+        .library(name: "Transfer", targets: ["Transfer"]),
         .executable(name: "graft", targets: ["graft"]),
     ],
     dependencies: [
@@ -48,7 +49,9 @@ let package = Package(
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .target(name: "CImageShim", dependencies: ["CJPEG", "CPNG"]),
         .target(name: "ImageCodecs", dependencies: ["CImageShim", "CJPEG"]),
-        .target(name: "ImageData", dependencies: ["Torch", "ImageCodecs"]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "ImageData", dependencies: ["Torch", "ImageCodecs", "CZlib"]),
+        .target(name: "Transfer", dependencies: ["NN", "Vision", "ImageData", "Checkpoints"]),
         .executableTarget(
             name: "graft",
             dependencies: [
@@ -62,6 +65,9 @@ let package = Package(
         .testTarget(name: "ImageCodecsTests", dependencies: ["ImageCodecs"], exclude: ["Fixtures"]),
         .testTarget(name: "NNTests", dependencies: ["NN"], linkerSettings: runpath),
         .testTarget(name: "VisionTests", dependencies: ["Vision"], exclude: ["Fixtures"], linkerSettings: runpath),
+        .testTarget(name: "TransferTests", dependencies: ["Transfer", "NN", "Vision", "ImageData"], exclude: ["Fixtures"], linkerSettings: runpath),
+        .testTarget(name: "ImageDataTests", dependencies: ["ImageData", "NN"], exclude: ["Fixtures"], linkerSettings: runpath),
+        .testTarget(name: "DatasetTests", dependencies: ["ImageData"], exclude: ["Fixtures"], linkerSettings: runpath),
     ],
     cxxLanguageStandard: .cxx20
 )

@@ -56,8 +56,9 @@ public final class BatchNorm2d: Module {
     public let eps: Double
     public let momentum: Double?
     /// When true, the layer stays in eval mode (running statistics fixed) through `train()`.
-    public var statisticsFrozen = false {
-        didSet { if statisticsFrozen { isTraining = false } }
+    public var statisticsFrozen: Bool {
+        get { frozenInEval }
+        set { frozenInEval = newValue }
     }
 
     public init(_ numFeatures: Int, eps: Double = 1e-5, momentum: Double? = 0.1) {
@@ -72,8 +73,6 @@ public final class BatchNorm2d: Module {
     }
 
     public var numFeatures: Int { weight.size(0) }
-
-    public override func setTrainingFlag(_ on: Bool) { isTraining = on && !statisticsFrozen }
 
     public override func callAsFunction(_ x: Tensor) -> Tensor {
         var factor = 0.0

@@ -11,6 +11,12 @@ open class Module {
     /// Whether this module behaves as in training (dropout active, BatchNorm on batch statistics).
     public internal(set) var isTraining = true
 
+    /// Keeps this module in eval mode whatever `train()` says (a frozen part of a
+    /// network: BatchNorm statistics fixed, dropout off). Setting it applies at once.
+    public var frozenInEval = false {
+        didSet { if frozenInEval { isTraining = false } }
+    }
+
     public init() {}
 
     /// The forward pass for single-input modules.
@@ -26,8 +32,8 @@ open class Module {
         return self
     }
 
-    /// Sets this module's own flag only; subclasses may refuse (a frozen BatchNorm stays in eval).
-    open func setTrainingFlag(_ on: Bool) { isTraining = on }
+    /// Sets this module's own flag only; a module ``frozenInEval`` stays in eval.
+    open func setTrainingFlag(_ on: Bool) { isTraining = on && !frozenInEval }
 
     /// Shorthand for `train(false)`.
     @discardableResult

@@ -44,7 +44,7 @@ final class DenseBlock: Sequential {
 
 public final class DenseNet: ImageClassifier {
     let features: Sequential
-    var classifier: Linear
+    var classifier: Module
 
     public init(growthRate: Int = 32, blockConfig: [Int] = [6, 12, 24, 16], initialFeatures: Int = 64,
                 bnSize: Int = 4, dropRate: Double = 0, numClasses: Int = 1000) {
@@ -90,7 +90,7 @@ public final class DenseNet: ImageClassifier {
         Functional.adaptiveAvgPool2d(features(x).relu(), outputSize: (1, 1)).flatten(startDim: 1)
     }
     public override func head(_ features: Tensor) -> Tensor { classifier(features) }
-    public override func resetClassifier(numClasses: Int) { classifier = Linear(numFeatures, numClasses) }
+    public override func replaceClassifier(with head: Module) { classifier = head }
 
     public static func densenet121(numClasses: Int = 1000) -> DenseNet { DenseNet(numClasses: numClasses) }
 

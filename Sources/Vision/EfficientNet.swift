@@ -84,9 +84,7 @@ public final class EfficientNet: ImageClassifier {
         Functional.adaptiveAvgPool2d(features(x), outputSize: (1, 1)).flatten(startDim: 1)
     }
     public override func head(_ features: Tensor) -> Tensor { classifier(features) }
-    public override func resetClassifier(numClasses: Int) {
-        classifier.replace(1, with: Linear(numFeatures, numClasses))
-    }
+    public override func replaceClassifier(with head: Module) { classifier.replace(1, with: head) }
 
     public static func b0(numClasses: Int = 1000) -> EfficientNet {
         EfficientNet(widthMultiplier: 1.0, depthMultiplier: 1.0, dropout: 0.2, numClasses: numClasses)

@@ -80,7 +80,7 @@ public final class EfficientNetLite: ImageClassifier {
     let _conv_head: Conv2dSame
     let _bn1: BatchNorm2d
     let dropout: Dropout
-    var _fc: Linear
+    var _fc: Module
 
     /// - Parameters: width and depth multipliers (Lite0 1.0/1.0, Lite1 1.0/1.1, Lite2 1.1/1.2).
     public init(widthMultiplier: Double, depthMultiplier: Double, dropout: Double, numClasses: Int = 1000,
@@ -124,7 +124,7 @@ public final class EfficientNetLite: ImageClassifier {
         return Functional.adaptiveAvgPool2d(y, outputSize: (1, 1)).flatten(startDim: 1)
     }
     public override func head(_ features: Tensor) -> Tensor { _fc(dropout(features)) }
-    public override func resetClassifier(numClasses: Int) { _fc = Linear(1280, numClasses) }
+    public override func replaceClassifier(with head: Module) { _fc = head }
 
     public static func lite0(numClasses: Int = 1000) -> EfficientNetLite {
         EfficientNetLite(widthMultiplier: 1.0, depthMultiplier: 1.0, dropout: 0.2, numClasses: numClasses)

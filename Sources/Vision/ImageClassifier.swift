@@ -19,22 +19,37 @@ open class ImageClassifier: Module {
     /// The head: final dropout (if any) and classifier, on pooled features.
     open func head(_ features: Tensor) -> Tensor { preconditionFailure("\(type(of: self)).head") }
 
+    /// Puts `head` where the classifier is (its key stays ``classifierKey``).
+    open func replaceClassifier(with head: Module) { preconditionFailure("\(type(of: self)).replaceClassifier") }
+
     /// Replaces the classifier with a freshly initialised `Linear(numFeatures, numClasses)`
-    /// (Inception's auxiliary classifier too).
-    open func resetClassifier(numClasses: Int) { preconditionFailure("\(type(of: self)).resetClassifier") }
+    /// (Inception's auxiliary classifier too), as timm's `reset_classifier`.
+    open func resetClassifier(numClasses: Int) { replaceClassifier(with: Linear(numFeatures, numClasses)) }
 
     public override func callAsFunction(_ x: Tensor) -> Tensor { head(pooledFeatures(x)) }
 
-    /// The classifier layer.
-    public var classifierLayer: Linear {
-        guard let linear = module(at: classifierKey) as? Linear else {
-            preconditionFailure("\(type(of: self)): \(classifierKey) is not a Linear")
+    /// The classifier: a `Linear`, or a ``ClassifierHead`` put there by ``replaceClassifier(with:)``.
+    public var classifierLayer: Module {
+        guard let head = module(at: classifierKey) else {
+            preconditionFailure("\(type(of: self)): no module at \(classifierKey)")
         }
-        return linear
+        return head
     }
 
-    public var numFeatures: Int { classifierLayer.inFeatures }
-    public var numClasses: Int { classifierLayer.outFeatures }
+    public var numFeatures: Int {
+        switch classifierLayer {
+        case let linear as Linear: linear.inFeatures
+        case let head as ClassifierHead: head.inFeatures
+        default: preconditionFailure("\(type(of: self)): \(classifierKey) is neither a Linear nor a ClassifierHead")
+        }
+    }
+    public var numClasses: Int {
+        switch classifierLayer {
+        case let linear as Linear: linear.outFeatures
+        case let head as ClassifierHead: head.outFeatures
+        default: preconditionFailure("\(type(of: self)): \(classifierKey) is neither a Linear nor a ClassifierHead")
+        }
+    }
 
     public var firstConvLayer: Conv2d {
         guard let conv = module(at: firstConvKey) as? Conv2d else {
@@ -57,5 +72,29 @@ func initialiseConvNet(_ model: Module, linear: ((Linear) -> Void)? = nil) {
         } else if let l = m as? Linear, let linear {
             linear(l)
         }
+    }
+}
+
+/// A classifier head richer than one `Linear`: dropout, an optional hidden layer
+/// (Linear, ReLU, dropout), then the output `Linear`; keys `0`, `1`, ... as an `nn.Sequential`.
+public final class ClassifierHead: Sequential {
+    public let inFeatures: Int
+    public let outFeatures: Int
+    public let hidden: Int?
+
+    public init(inFeatures: Int, numClasses: Int, hidden: Int? = nil, dropout: Double = 0) {
+        self.inFeatures = inFeatures
+        self.outFeatures = numClasses
+        self.hidden = hidden
+        var layers: [Module] = []
+        if dropout > 0 { layers.append(Dropout(p: dropout)) }
+        if let hidden {
+            layers += [Linear(inFeatures, hidden), Activation(.relu)]
+            if dropout > 0 { layers.append(Dropout(p: dropout)) }
+            layers.append(Linear(hidden, numClasses))
+        } else {
+            layers.append(Linear(inFeatures, numClasses))
+        }
+        super.init(layers)
     }
 }

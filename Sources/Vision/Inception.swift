@@ -142,7 +142,7 @@ public final class InceptionV3: ImageClassifier {
     let Mixed_7a: InceptionD
     let Mixed_7b, Mixed_7c: InceptionE
     let dropout: Dropout
-    var fc: Linear
+    var fc: Module
     /// Map ImageNet-normalised input to Google's (x - 0.5) / 0.5 scaling first
     /// (true for torchvision's pretrained weights).
     public var transformInput: Bool
@@ -215,6 +215,8 @@ public final class InceptionV3: ImageClassifier {
         let aux = isTraining ? AuxLogits.map { $0(m) } : nil
         return (head(pooled(m)), aux)
     }
+
+    public override func replaceClassifier(with head: Module) { fc = head }
 
     public override func resetClassifier(numClasses: Int) {
         fc = Linear(2048, numClasses)

@@ -55,9 +55,7 @@ public final class MobileNetV2: ImageClassifier {
         Functional.adaptiveAvgPool2d(features(x), outputSize: (1, 1)).flatten(startDim: 1)
     }
     public override func head(_ features: Tensor) -> Tensor { classifier(features) }
-    public override func resetClassifier(numClasses: Int) {
-        classifier.replace(1, with: Linear(numFeatures, numClasses))
-    }
+    public override func replaceClassifier(with head: Module) { classifier.replace(1, with: head) }
 }
 
 /// One row of MobileNetV3's architecture table.
@@ -124,9 +122,7 @@ public final class MobileNetV3: ImageClassifier {
         return classifier[1](classifier[0](pooled))
     }
     public override func head(_ features: Tensor) -> Tensor { classifier[3](classifier[2](features)) }
-    public override func resetClassifier(numClasses: Int) {
-        classifier.replace(3, with: Linear(numFeatures, numClasses))
-    }
+    public override func replaceClassifier(with head: Module) { classifier.replace(3, with: head) }
 
     public static func large(numClasses: Int = 1000, dropout: Double = 0.2) -> MobileNetV3 {
         typealias C = MobileNetV3Config

@@ -64,7 +64,7 @@ public final class ResNet: ImageClassifier {
     let layer2: Sequential
     let layer3: Sequential
     let layer4: Sequential
-    var fc: Linear
+    var fc: Module
 
     /// - Parameters:
     ///   - layers: blocks per stage, e.g. [2, 2, 2, 2] for ResNet-18.
@@ -118,7 +118,7 @@ public final class ResNet: ImageClassifier {
 
     public override func head(_ features: Tensor) -> Tensor { fc(features) }
 
-    public override func resetClassifier(numClasses: Int) { fc = Linear(fc.inFeatures, numClasses) }
+    public override func replaceClassifier(with head: Module) { fc = head }
 
     public static func resnet18(numClasses: Int = 1000) -> ResNet { ResNet(block: .basic, layers: [2, 2, 2, 2], numClasses: numClasses) }
     public static func resnet34(numClasses: Int = 1000) -> ResNet { ResNet(block: .basic, layers: [3, 4, 6, 3], numClasses: numClasses) }

@@ -53,9 +53,7 @@ public final class VGG: ImageClassifier {
 
     public override func head(_ features: Tensor) -> Tensor { classifier[6](classifier[5](features)) }
 
-    public override func resetClassifier(numClasses: Int) {
-        classifier.replace(6, with: Linear(4096, numClasses))
-    }
+    public override func replaceClassifier(with head: Module) { classifier.replace(6, with: head) }
 
     static func make(_ c: String, _ bn: Bool, _ n: Int) -> VGG {
         VGG(configuration: configurations[c]!, batchNorm: bn, numClasses: n)

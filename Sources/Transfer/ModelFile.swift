@@ -1,0 +1,109 @@
+import Checkpoints
+import Foundation
+import NN
+import Torch
+import Vision
+
+/// What a fine-tuned model file says about itself, stored as JSON in the
+/// safetensors header (`__metadata__["graft"]`): enough to run it with nothing else.
+public struct ModelCard: Codable, Sendable, Equatable {
+    public var format = 1
+    public var architecture: String
+    /// Class names in output order.
+    public var classes: [String]
+    public var preprocessing: Preprocessing
+    public var headHidden: Int?
+    public var headDropout: Double = 0
+    /// The pretrained file the run started from, and its SHA-256.
+    public var sourceWeights: String?
+    public var sourceSHA256: String?
+    public var recipe: Recipe?
+    /// Final metrics by name (`val_accuracy`, `val_loss`, `best_epoch`, ...).
+    public var metrics: [String: Double] = [:]
+    public var graftVersion: String = Graft.version
+    public var libtorchVersion: String = Torch.version
+    public var created: String = ISO8601DateFormatter().string(from: Date())
+
+    public init(architecture: String, classes: [String], preprocessing: Preprocessing) {
+        self.architecture = architecture
+        self.classes = classes
+        self.preprocessing = preprocessing
+    }
+}
+
+/// Graft's own version, written into model files.
+public enum Graft {
+    public static let version = "0.1.0"
+}
+
+public enum ModelFileError: Error, CustomStringConvertible {
+    case notAGraftModel(String)
+    case badCard(String, String)
+    public var description: String {
+        switch self {
+        case .notAGraftModel(let path):
+            "\(path) has no Graft model card (a plain weights file?); use --model NAME --weights \(path) instead"
+        case .badCard(let path, let why): "\(path): the model card cannot be read (\(why)); the file is damaged or from a newer Graft"
+        }
+    }
+}
+
+/// One self-describing file: the weights as safetensors, the card in its header.
+public enum ModelFile {
+    static let cardKey = "graft"
+
+    /// Writes `model` and `card` atomically (temporary file, fsync, rename).
+    public static func save(_ model: ImageClassifier, card: ModelCard, to url: URL) throws {
+        let json = String(decoding: try JSONEncoder.sorted.encode(card), as: UTF8.self)
+        try model.saveWeights(to: url, metadata: [cardKey: json])
+    }
+
+    /// Reads the card only (cheap: the header).
+    public static func card(at url: URL) throws -> ModelCard {
+        let dict = try SafeTensors.read(url)
+        guard let json = dict.metadata[cardKey] else { throw ModelFileError.notAGraftModel(url.path) }
+        do {
+            return try JSONDecoder().decode(ModelCard.self, from: Data(json.utf8))
+        } catch {
+            throw ModelFileError.badCard(url.path, "\(error)")
+        }
+    }
+
+    /// Rebuilds the model the card describes and loads its weights strictly.
+    public static func load(_ url: URL) throws -> (model: ImageClassifier, card: ModelCard) {
+        let dict = try SafeTensors.read(url)
+        guard let json = dict.metadata[cardKey] else { throw ModelFileError.notAGraftModel(url.path) }
+        let card: ModelCard
+        do { card = try JSONDecoder().decode(ModelCard.self, from: Data(json.utf8)) } catch {
+            throw ModelFileError.badCard(url.path, "\(error)")
+        }
+        let model = try Zoo.make(card.architecture, numClasses: card.classes.count)
+        model.graftHead(numClasses: card.classes.count, hidden: card.headHidden, dropout: card.headDropout)
+        try model.load(stateDict: dict.tensors(), strict: true, source: url.path)
+        model.eval()
+        return (model, card)
+    }
+}
+
+extension ImageClassifier {
+    /// Replaces the classifier for `numClasses`: one `Linear`, or a ``ClassifierHead``
+    /// with dropout and an optional hidden layer (Inception's auxiliary head is reset too).
+    public func graftHead(numClasses: Int, hidden: Int? = nil, dropout: Double = 0) {
+        if hidden == nil && dropout == 0 {
+            resetClassifier(numClasses: numClasses)
+        } else {
+            let features = numFeatures
+            resetClassifier(numClasses: numClasses)
+            replaceClassifier(with: ClassifierHead(inFeatures: features, numClasses: numClasses, hidden: hidden,
+                                                   dropout: dropout))
+        }
+    }
+}
+
+extension JSONEncoder {
+    static var sorted: JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return e
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+
+/// Everything that defines a training run; saved in the model file and the run
+/// folder, so a run can be repeated or resumed exactly.
+public struct Recipe: Codable, Sendable, Equatable {
+    public enum OptimizerKind: String, Codable, Sendable, CaseIterable { case sgd, adam, adamw }
+    public enum ScheduleKind: String, Codable, Sendable, CaseIterable {
+        case constant, step, cosine, onecycle, plateau
+    }
+    public enum Augment: String, Codable, Sendable, CaseIterable { case none, light, trivial }
+    public enum ClassWeights: String, Codable, Sendable, CaseIterable { case none, auto }
+    public enum CacheMode: String, Codable, Sendable, CaseIterable { case auto, off }
+    public enum BestMetric: String, Codable, Sendable, CaseIterable {
+        case valAccuracy = "val_accuracy", valLoss = "val_loss"
+    }
+
+    public var model: String
+    /// `imagenet`, a file path, or `none` (random initialisation).
+    public var weights: String = "imagenet"
+    public var freeze: FreezeSpec = .backbone
+    public var batchNorm: BatchNormPolicy = .frozen
+    /// Epochs of the first phase (head only when the trunk is frozen).
+    public var epochs: Int = 5
+    /// Epochs after unfreezing everything (fastai's `fine_tune`); 0 = no second phase.
+    public var fineTuneEpochs: Int = 0
+    public var learningRate: Double = 1e-3
+    /// Trunk learning rate relative to the head's in the fine-tuning phase.
+    public var trunkLearningRateFactor: Double = 0.1
+    public var optimizer: OptimizerKind = .sgd
+    public var momentum: Double = 0.9
+    public var weightDecay: Double = 0
+    public var schedule: ScheduleKind = .constant
+    public var warmupEpochs: Int = 0
+    public var labelSmoothing: Double = 0
+    public var classWeights: ClassWeights = .none
+    public var batchSize: Int = 32
+    /// Square input size; nil = the weights' crop size.
+    public var imageSize: Int?
+    public var augment: Augment = .none
+    public var cacheFeatures: CacheMode = .auto
+    public var headHidden: Int?
+    public var headDropout: Double = 0
+    public var gradientClip: Double?
+    public var earlyStoppingPatience: Int?
+    public var bestMetric: BestMetric = .valAccuracy
+    public var channelsLast: Bool = true
+    public var seed: UInt64 = 0
+    public var device: String = "cpu"
+
+    public init(model: String) { self.model = model }
+
+    /// The whole run's epoch count.
+    public var totalEpochs: Int { epochs + fineTuneEpochs }
+}

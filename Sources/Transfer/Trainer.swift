@@ -1,0 +1,451 @@
+import Foundation
+import ImageData
+import NN
+import Torch
+import Vision
+
+/// Where the trainer gets batches (a ``DataLoader`` is one). The order of an epoch
+/// is a pure function of the epoch, so runs and resumes repeat and the feature cache
+/// can walk the same order.
+public protocol BatchProvider {
+    var batchSize: Int { get }
+    var dropLast: Bool { get }
+    /// Dataset indices in the order epoch `epoch` visits them (already cut for `dropLast`).
+    func indices(epoch: Int) -> [Int]
+    /// Runs `body` on each batch of `epoch`, in `indices(epoch:)` order; `body` may throw to stop.
+    func forEachBatch(epoch: Int, _ body: (Batch) throws -> Void) throws
+    /// Every sample's label, without decoding.
+    var sampleLabels: [Int] { get }
+}
+
+extension DataLoader: BatchProvider {
+    public var sampleLabels: [Int] { dataset.labels }
+}
+
+/// The phase of a run.
+public enum Phase: String, Codable, Sendable {
+    /// First phase: the recipe's freeze spec (head only, for `backbone`).
+    case head
+    /// Second phase: everything unfrozen, smaller trunk learning rate.
+    case fineTune = "fine-tune"
+}
+
+/// One row of the training history (and of metrics.csv).
+public struct EpochRecord: Codable, Sendable, Equatable {
+    public var epoch: Int
+    public var phase: Phase
+    public var trainLoss: Double
+    public var trainAccuracy: Double
+    public var valLoss: Double?
+    public var valAccuracy: Double?
+    public var valTop5: Double?
+    public var learningRate: Double
+    public var seconds: Double
+    public var cached: Bool
+    public var isBest = false
+}
+
+/// What a run reports as it goes; callbacks may throw (e.g. `CancellationError`) to stop it.
+public enum TrainingEvent {
+    case phaseStarted(Phase, trainableParameters: Int, cachedFeatures: Bool)
+    case featuresCached(samples: Int, seconds: Double)
+    case epochStarted(epoch: Int, of: Int, batches: Int)
+    case batchFinished(epoch: Int, batch: Int, of: Int, loss: Double, accuracy: Double, imagesPerSecond: Double)
+    case epochFinished(EpochRecord)
+    case checkpointSaved(URL)
+}
+
+/// Why a run stopped before its last epoch.
+public enum TrainingError: Error, CustomStringConvertible {
+    case nonFiniteLoss(epoch: Int, batch: Int, value: Double)
+    case noTrainableParameters
+    case emptyData(String)
+
+    public var description: String {
+        switch self {
+        case .nonFiniteLoss(let epoch, let batch, let value):
+            "the loss became \(value) at epoch \(epoch), batch \(batch); training stopped and the last good model was "
+                + "kept. Lower the learning rate (--lr) or check the data"
+        case .noTrainableParameters: "nothing to train: every parameter is frozen; use --freeze backbone or none"
+        case .emptyData(let what): "\(what) has no samples"
+        }
+    }
+}
+
+/// What a finished run produced.
+public struct TrainingResult: Sendable {
+    public var modelPath: URL?
+    public var bestEpoch: Int?
+    public var bestValAccuracy: Double?
+    public var bestValLoss: Double?
+    public var epochsRun: Int
+    public var seconds: Double
+    public var history: [EpochRecord]
+    public var stoppedEarly: Bool
+}
+
+/// Fine-tunes an ``ImageClassifier``: phases, epochs, validation, the best model,
+/// early stopping, the feature cache, and checkpoints to resume from exactly.
+///
+/// ```swift
+/// let trainer = Trainer(recipe: recipe, model: model, classes: classes, train: trainLoader,
+///                       validation: valLoader, cacheSource: cacheLoader, runDirectory: run)
+/// trainer.onEvent = { event in print(event) }
+/// let result = try trainer.fit()
+/// ```
+///
+/// Determinism: each epoch reseeds libtorch's global generator from (seed, epoch), and the
+/// loaders derive their order and per-sample randomness from (seed, epoch, index), so an
+/// interrupted run resumed from its last checkpoint ends with the same weights as an
+/// uninterrupted one.
+public final class Trainer {
+    public let recipe: Recipe
+    public let model: ImageClassifier
+    public let classes: [String]
+    public let train: any BatchProvider
+    public let validation: (any BatchProvider)?
+    /// Unshuffled batches of the training set with a deterministic transform, used to
+    /// compute cached features when the trunk is frozen; nil disables the cache.
+    public let cacheSource: (any BatchProvider)?
+    public let runDirectory: URL?
+    public let device: Device
+    /// Extra card fields for the saved model (source weights, preprocessing).
+    public var card: ModelCard
+    public var onEvent: ((TrainingEvent) throws -> Void)?
+    /// Set from another thread (a signal handler) to stop after the current batch.
+    public var externalCancellation = CancellationFlag()
+    var cancellation: CancellationFlag { externalCancellation }
+    public private(set) var history: [EpochRecord] = []
+
+    public init(recipe: Recipe, model: ImageClassifier, classes: [String], train: any BatchProvider,
+                validation: (any BatchProvider)?, cacheSource: (any BatchProvider)? = nil, runDirectory: URL?,
+                card: ModelCard, device: Device = .cpu) {
+        self.recipe = recipe
+        self.model = model
+        self.classes = classes
+        self.train = train
+        self.validation = validation
+        self.cacheSource = cacheSource
+        self.runDirectory = runDirectory
+        self.card = card
+        self.device = device
+    }
+
+    var modelURL: URL? { runDirectory?.appendingPathComponent("model.safetensors") }
+    var checkpointURL: URL? { runDirectory?.appendingPathComponent("checkpoint.safetensors") }
+
+    // MARK: Run
+
+    /// Trains for the recipe's epochs, from the run folder's checkpoint when `resume` is set.
+    public func fit(resume: Bool = false) throws -> TrainingResult {
+        let start = Date()
+        var startEpoch = 0
+        var restored: TrainingCheckpoint?
+        if resume, let url = checkpointURL, FileManager.default.fileExists(atPath: url.path) {
+            let checkpoint = try TrainingCheckpoint.read(url)
+            guard checkpoint.recipe == recipe else { throw CheckpointMismatch.recipe(url.path) }
+            try model.load(stateDict: checkpoint.model, strict: true, source: url.path)
+            history = checkpoint.history
+            startEpoch = checkpoint.epochsDone
+            restored = checkpoint
+        }
+        model.to(device)
+        if recipe.channelsLast && device == .cpu { model.to(memoryFormat: .channelsLast) }
+        let weights = try classWeights()
+        var stoppedEarly = false
+        let phases: [(Phase, Range<Int>)] = [(.head, 0..<recipe.epochs),
+                                             (.fineTune, recipe.epochs..<recipe.totalEpochs)]
+        phaseLoop: for (phase, epochs) in phases where !epochs.isEmpty && startEpoch < epochs.upperBound {
+            try model.applyFreeze(phase == .head ? recipe.freeze : .none, batchNorm: recipe.batchNorm)
+            guard model.parameterCount(trainableOnly: true) > 0 else { throw TrainingError.noTrainableParameters }
+            let optimizer = makeOptimizer(phase: phase)
+            let steps = stepsPerEpoch()
+            let scheduler = makeScheduler(optimizer, epochs: epochs.count, stepsPerEpoch: steps)
+            if let restored, restored.phase == phase, restored.epochsDone > epochs.lowerBound {
+                try optimizer.load(restored.optimizer)
+                if let state = restored.scheduler { try scheduler?.load(state) }
+            }
+            let cache = try featureCacheIfUseful()
+            try onEvent?(.phaseStarted(phase, trainableParameters: model.parameterCount(trainableOnly: true),
+                                       cachedFeatures: cache != nil))
+            for epoch in max(startEpoch, epochs.lowerBound)..<epochs.upperBound {
+                let record = try runEpoch(epoch, phase: phase, optimizer: optimizer, scheduler: scheduler,
+                                          cache: cache, weights: weights)
+                history.append(record)
+                try saveCheckpoint(epochsDone: epoch + 1, phase: phase, optimizer: optimizer, scheduler: scheduler)
+                try onEvent?(.epochFinished(history[history.count - 1]))
+                if shouldStopEarly() {
+                    stoppedEarly = true
+                    break phaseLoop
+                }
+            }
+        }
+        let best = bestRecord()
+        try finalizeModelFile(best: best)
+        return TrainingResult(modelPath: modelURL, bestEpoch: best?.epoch, bestValAccuracy: best?.valAccuracy,
+                              bestValLoss: best?.valLoss, epochsRun: history.count,
+                              seconds: Date().timeIntervalSince(start), history: history, stoppedEarly: stoppedEarly)
+    }
+
+    // MARK: One epoch
+
+    func runEpoch(_ epoch: Int, phase: Phase, optimizer: any Optimizer, scheduler: LRScheduler?, cache: Tensor?,
+                  weights: Tensor?) throws -> EpochRecord {
+        let started = Date()
+        Torch.manualSeed(mixSeed(recipe.seed, 0x5EED, UInt64(epoch)))
+        model.train()
+        let learningRate = optimizer.parameterGroups.last?.learningRate ?? recipe.learningRate
+        var lossSum = 0.0, correct = 0, seen = 0
+        let order = train.indices(epoch: epoch)
+        let batches = (order.count + train.batchSize - 1) / train.batchSize
+        try onEvent?(.epochStarted(epoch: epoch, of: recipe.totalEpochs, batches: batches))
+        var batchIndex = 0
+        func step(_ logits: Tensor, aux: Tensor?, labels: Tensor) throws {
+            var loss = Functional.crossEntropy(logits, labels, weight: weights, labelSmoothing: recipe.labelSmoothing)
+            if let aux {
+                loss = loss + Functional.crossEntropy(aux, labels, weight: weights, labelSmoothing: recipe.labelSmoothing) * 0.4
+            }
+            let value = loss.double
+            guard value.isFinite else { throw TrainingError.nonFiniteLoss(epoch: epoch, batch: batchIndex, value: value) }
+            optimizer.zeroGrad()
+            loss.backward()
+            if let clip = recipe.gradientClip { clipGradientNorm(optimizer, maxNorm: clip) }
+            optimizer.step()
+            if let oneCycle = scheduler as? OneCycleLR { oneCycle.step() }
+            let n = labels.size(0)
+            lossSum += value * Double(n)
+            correct += logits.argmax(dim: 1).eq(labels).sum().int
+            seen += n
+            batchIndex += 1
+            let rate = Double(seen) / max(Date().timeIntervalSince(started), 1e-9)
+            try onEvent?(.batchFinished(epoch: epoch, batch: batchIndex, of: batches, loss: value,
+                                        accuracy: Double(correct) / Double(seen), imagesPerSecond: rate))
+            if cancellation.isSet { throw CancellationError() }
+        }
+        if let cache {
+            let labels = train.sampleLabels
+            for start in stride(from: 0, to: order.count, by: train.batchSize) {
+                let ids = Array(order[start..<min(start + train.batchSize, order.count)])
+                let index = Tensor(ids.map(Int64.init))
+                let features = cache.indexSelect(dim: 0, index: index).to(device)
+                let y = Tensor(ids.map { Int64(labels[$0]) }).to(device)
+                try step(model.head(features), aux: nil, labels: y)
+            }
+        } else {
+            try train.forEachBatch(epoch: epoch) { batch in
+                let x = batch.images.to(device), y = batch.labels.to(device)
+                if let inception = model as? InceptionV3 {
+                    let (logits, aux) = inception.forwardWithAux(x)
+                    try step(logits, aux: aux, labels: y)
+                } else {
+                    try step(model(x), aux: nil, labels: y)
+                }
+            }
+        }
+        guard seen > 0 else { throw TrainingError.emptyData("the training set (after dropping bad files)") }
+        var record = EpochRecord(epoch: epoch, phase: phase, trainLoss: lossSum / Double(seen),
+                                 trainAccuracy: Double(correct) / Double(seen), learningRate: learningRate,
+                                 seconds: 0, cached: cache != nil)
+        if let metrics = try evaluate() {
+            record.valLoss = metrics.meanLoss
+            record.valAccuracy = metrics.accuracy
+            record.valTop5 = metrics.top5Accuracy
+            lastValidation = metrics
+        }
+        switch scheduler {
+        case let plateau as ReduceLROnPlateau:
+            plateau.step(metric: recipe.bestMetric == .valLoss ? (record.valLoss ?? record.trainLoss)
+                                                               : (record.valAccuracy ?? record.trainAccuracy))
+        case is OneCycleLR, nil: break
+        case let epochScheduler as EpochScheduler: epochScheduler.step()
+        default: break
+        }
+        record.seconds = Date().timeIntervalSince(started)
+        if isImprovement(record) {
+            record.isBest = true
+            bestValidation = lastValidation
+            if let url = modelURL { try saveModel(to: url, metrics: metricsDictionary(record)) }
+        }
+        return record
+    }
+
+    /// The latest and the best validation metrics (per-class and confusion matrix for reports).
+    public private(set) var lastValidation: ClassificationMetrics?
+    public private(set) var bestValidation: ClassificationMetrics?
+
+    /// Validation metrics of the current model, or nil without a validation set.
+    public func evaluate() throws -> ClassificationMetrics? {
+        guard let validation else { return nil }
+        var metrics = ClassificationMetrics(classes: classes)
+        model.eval()
+        defer { model.train() }
+        try Torch.inferenceMode {
+            try validation.forEachBatch(epoch: 0) { batch in
+                let y = batch.labels.to(device)
+                let logits = model(batch.images.to(device))
+                let loss = Functional.crossEntropy(logits, y, reduction: .sum).double
+                metrics.update(logits: logits, labels: y, lossSum: loss)
+            }
+        }
+        return metrics
+    }
+
+    // MARK: Pieces
+
+    func makeOptimizer(phase: Phase) -> any Optimizer {
+        let isHead: (String) -> Bool = { [model] key in model.headPrefixes.contains { key == $0 || key.hasPrefix($0 + ".") } }
+        let trunkLR = phase == .fineTune ? recipe.learningRate * recipe.trunkLearningRateFactor : recipe.learningRate
+        let groups = ParameterGroup.split(model, learningRate: trunkLR, weightDecay: recipe.weightDecay,
+                                          isHead: isHead, headLearningRate: recipe.learningRate)
+        switch recipe.optimizer {
+        case .sgd: return SGD(groups, momentum: recipe.momentum)
+        case .adam: return Adam(groups)
+        case .adamw: return AdamW(groups)
+        }
+    }
+
+    func stepsPerEpoch() -> Int {
+        let n = train.sampleLabels.count
+        return train.dropLast ? n / train.batchSize : (n + train.batchSize - 1) / train.batchSize
+    }
+
+    func makeScheduler(_ optimizer: any Optimizer, epochs: Int, stepsPerEpoch: Int) -> LRScheduler? {
+        switch recipe.schedule {
+        case .constant: return nil
+        case .step: return StepLR(optimizer, stepSize: max(1, epochs / 3), gamma: 0.1)
+        case .cosine:
+            if recipe.warmupEpochs > 0 && recipe.warmupEpochs < epochs {
+                return SequentialLR.warmupCosine(optimizer, warmupEpochs: recipe.warmupEpochs, totalEpochs: epochs)
+            }
+            return CosineAnnealingLR(optimizer, tMax: max(1, epochs))
+        case .onecycle:
+            return OneCycleLR(optimizer, maxLearningRates: optimizer.learningRates,
+                              totalSteps: max(1, epochs * stepsPerEpoch), cycleMomentum: recipe.optimizer == .sgd)
+        case .plateau:
+            return ReduceLROnPlateau(optimizer, mode: recipe.bestMetric == .valLoss ? .min : .max, factor: 0.1,
+                                     patience: 2)
+        }
+    }
+
+    /// `auto`: inverse class frequency, normalised to mean 1 (scikit-learn's "balanced").
+    func classWeights() throws -> Tensor? {
+        guard recipe.classWeights == .auto else { return nil }
+        var counts = Array(repeating: 0, count: classes.count)
+        for label in train.sampleLabels where label >= 0 && label < counts.count { counts[label] += 1 }
+        let total = Double(counts.reduce(0, +))
+        let weights = counts.map { $0 > 0 ? total / (Double(classes.count) * Double($0)) : 0 }
+        return Tensor(weights.map(Float.init)).to(device)
+    }
+
+    /// Rescales gradients so their global L2 norm is at most `maxNorm` (`clip_grad_norm_`).
+    func clipGradientNorm(_ optimizer: any Optimizer, maxNorm: Double) {
+        let grads = optimizer.parameterGroups.flatMap(\.parameters).compactMap(\.value.grad)
+        guard !grads.isEmpty else { return }
+        let norms = Tensor.stack(grads.map { $0.norm(2) })
+        let total = norms.norm(2).double
+        let scale = maxNorm / (total + 1e-6)
+        if scale < 1 { Torch.noGrad { for g in grads { g.mul_(scale) } } }
+    }
+
+    /// Pooled features of the whole training set, computed once with the frozen trunk.
+    func featureCacheIfUseful() throws -> Tensor? {
+        guard recipe.cacheFeatures == .auto, let source = cacheSource, model.isTrunkFrozen,
+              recipe.batchNorm != .train else { return nil }
+        let started = Date()
+        let n = source.sampleLabels.count
+        var cache: Tensor?
+        model.eval()
+        defer { model.train() }
+        try Torch.inferenceMode {
+            try source.forEachBatch(epoch: 0) { batch in
+                let features = model.pooledFeatures(batch.images.to(device)).to(.cpu)
+                if cache == nil { cache = Tensor.zeros([n, features.size(1)]) }
+                cache![Tensor(batch.indices.map(Int64.init))] = features
+            }
+        }
+        try onEvent?(.featuresCached(samples: n, seconds: Date().timeIntervalSince(started)))
+        return cache
+    }
+
+    func isImprovement(_ record: EpochRecord) -> Bool {
+        let previous = history.filter(\.isBest).last
+        switch recipe.bestMetric {
+        case .valAccuracy:
+            let value = record.valAccuracy ?? record.trainAccuracy
+            guard let previous else { return true }
+            return value > (previous.valAccuracy ?? previous.trainAccuracy)
+        case .valLoss:
+            let value = record.valLoss ?? record.trainLoss
+            guard let previous else { return true }
+            return value < (previous.valLoss ?? previous.trainLoss)
+        }
+    }
+
+    func bestRecord() -> EpochRecord? { history.filter(\.isBest).last }
+
+    func shouldStopEarly() -> Bool {
+        guard let patience = recipe.earlyStoppingPatience, let best = bestRecord() else { return false }
+        return (history.last?.epoch ?? 0) - best.epoch >= patience
+    }
+
+    func metricsDictionary(_ record: EpochRecord) -> [String: Double] {
+        var m: [String: Double] = ["epoch": Double(record.epoch), "train_loss": record.trainLoss,
+                                   "train_accuracy": record.trainAccuracy]
+        if let v = record.valAccuracy { m["val_accuracy"] = v }
+        if let v = record.valLoss { m["val_loss"] = v }
+        if let v = record.valTop5 { m["val_top5"] = v }
+        return m
+    }
+
+    /// The card for the saved model: the caller's, plus the recipe and its head.
+    func finalCard(metrics: [String: Double]) -> ModelCard {
+        var card = self.card
+        card.recipe = recipe
+        card.headHidden = recipe.headHidden
+        card.headDropout = recipe.headDropout
+        card.metrics = metrics
+        return card
+    }
+
+    func saveModel(to url: URL, metrics: [String: Double]) throws {
+        try ModelFile.save(model, card: finalCard(metrics: metrics), to: url)
+    }
+
+    /// Rewrites the best model's card with the run's final numbers.
+    func finalizeModelFile(best: EpochRecord?) throws {
+        guard let url = modelURL, let best, FileManager.default.fileExists(atPath: url.path) else { return }
+        let (bestModel, _) = try ModelFile.load(url)
+        var card = finalCard(metrics: metricsDictionary(best))
+        card.metrics["best_epoch"] = Double(best.epoch)
+        card.metrics["epochs"] = Double(history.count)
+        try ModelFile.save(bestModel, card: card, to: url)
+    }
+
+    func saveCheckpoint(epochsDone: Int, phase: Phase, optimizer: any Optimizer, scheduler: LRScheduler?) throws {
+        guard let url = checkpointURL else { return }
+        let checkpoint = TrainingCheckpoint(recipe: recipe, epochsDone: epochsDone, phase: phase, history: history,
+                                            model: model.stateDict(), optimizer: optimizer.state(),
+                                            scheduler: scheduler?.state())
+        try checkpoint.write(to: url)
+        try onEvent?(.checkpointSaved(url))
+    }
+}
+
+/// A thread-safe flag a signal handler can set.
+public final class CancellationFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    public init() {}
+    public func set() { lock.withLock { value = true } }
+    public var isSet: Bool { lock.withLock { value } }
+}
+
+public enum CheckpointMismatch: Error, CustomStringConvertible {
+    case recipe(String)
+    public var description: String {
+        switch self {
+        case .recipe(let path):
+            "\(path) was written by a run with other settings; resume with the same flags, or start a new --out folder"
+        }
+    }
+}

@@ -1,0 +1,189 @@
+import Foundation
+import ImageData
+import NN
+import Testing
+import Torch
+import Vision
+@testable import Transfer
+
+/// Batches from tensors in memory, ordered like ``DataLoader`` (randperm seeded by (seed, epoch)).
+struct TensorBatches: BatchProvider {
+    let images: Tensor
+    let labels: [Int]
+    let batchSize: Int
+    var shuffle = false
+    var seed: UInt64 = 0
+    var dropLast: Bool { false }
+    var sampleLabels: [Int] { labels }
+
+    func indices(epoch: Int) -> [Int] {
+        shuffle ? Tensor.randperm(labels.count, generator: Generator(seed: mixSeed(seed, UInt64(epoch)))).toArray(Int.self)
+                : Array(labels.indices)
+    }
+
+    func forEachBatch(epoch: Int, _ body: (Batch) throws -> Void) throws {
+        let order = indices(epoch: epoch)
+        for start in stride(from: 0, to: order.count, by: batchSize) {
+            let ids = Array(order[start..<min(start + batchSize, order.count)])
+            let index = Tensor(ids.map(Int64.init))
+            try body(Batch(images: images.indexSelect(dim: 0, index: index),
+                           labels: Tensor(ids.map { Int64(labels[$0]) }), indices: ids))
+        }
+    }
+}
+
+/// The recipe fixture's weight fill (as Tests/VisionTests, with √(1/fan_in)).
+func fillRecipeWeights(_ model: Module, seed: UInt64) {
+    Torch.manualSeed(seed)
+    Torch.noGrad {
+        for (key, t) in model.stateDict() {
+            let shape = t.shape
+            if key.hasSuffix("num_batches_tracked") { t.zero_() }
+            else if key.hasSuffix("running_var") { t.copy_(Tensor.rand(shape) + 0.5) }
+            else if key.hasSuffix("running_mean") { t.copy_(Tensor.randn(shape) * 0.1) }
+            else if shape.count >= 2 { t.copy_(Tensor.randn(shape) * (1.0 / Double(shape.dropFirst().reduce(1, *))).squareRoot()) }
+            else if key.hasSuffix("weight") { t.copy_(Tensor.randn(shape) * 0.1 + 0.5) }
+            else { t.copy_(Tensor.randn(shape) * 0.1) }
+        }
+    }
+}
+
+struct RecipeFixture: Decodable {
+    struct Run: Decodable {
+        let losses: [Double]
+        let fc_weight: [Double]
+        let fc_bias: [Double]
+    }
+    let tutorial: Run
+    let graft_default: Run
+    static let value: RecipeFixture? = {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/recipe.json")
+        return (try? Data(contentsOf: url)).flatMap { try? JSONDecoder().decode(RecipeFixture.self, from: $0) }
+    }()
+}
+
+@Suite(.serialized)
+struct TrainerTests {
+    /// The tutorial's recipe: ResNet-18, new fc, all frozen but fc, SGD(0.001, 0.9), 2 epochs of 4 batches.
+    func tutorialRun(batchNorm: BatchNormPolicy, cache: Bool) throws -> (losses: [Double], model: ImageClassifier) {
+        let model = ResNet.resnet18()
+        model.resetClassifier(numClasses: 3)
+        fillRecipeWeights(model, seed: 7)
+        Torch.manualSeed(8)
+        var xs: [Tensor] = [], ys: [Int] = []
+        for _ in 0..<4 {
+            xs.append(Tensor.randn([4, 3, 64, 64]))
+            ys += Tensor.randint(0, 3, [4]).toArray(Int.self)
+        }
+        let data = TensorBatches(images: Tensor.cat(xs), labels: ys, batchSize: 4)
+        var recipe = Recipe(model: "resnet18")
+        recipe.epochs = 2
+        recipe.learningRate = 0.001
+        recipe.batchNorm = batchNorm
+        recipe.channelsLast = false
+        recipe.cacheFeatures = cache ? .auto : .off
+        let trainer = Trainer(recipe: recipe, model: model, classes: ["a", "b", "c"], train: data, validation: nil,
+                              cacheSource: data, runDirectory: nil,
+                              card: ModelCard(architecture: "resnet18", classes: ["a", "b", "c"], preprocessing: .imageNet))
+        var losses: [Double] = []
+        trainer.onEvent = { event in
+            if case .batchFinished(_, _, _, let loss, _, _) = event { losses.append(loss) }
+        }
+        _ = try trainer.fit()
+        return (losses, model)
+    }
+
+    @Test func tutorialRecipeMatchesPyTorch() throws {
+        let expected = try #require(RecipeFixture.value)
+        let (losses, model) = try tutorialRun(batchNorm: .train, cache: false)
+        #expect(losses.count == 8)
+        for (a, e) in zip(losses, expected.tutorial.losses) { #expect(abs(a - e) < 1e-4, "loss \(a) vs PyTorch \(e)") }
+        let fc = try #require(model.classifierLayer as? Linear)
+        let w = fc.weight.toArray(Double.self)
+        let worst = zip(w, expected.tutorial.fc_weight).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(worst < 1e-5, "fc weight differs from PyTorch's by \(worst)")
+    }
+
+    @Test func frozenBatchNormDefaultMatchesPyTorchAndTheCacheChangesNothing() throws {
+        let expected = try #require(RecipeFixture.value)
+        let uncached = try tutorialRun(batchNorm: .frozen, cache: false)
+        let cached = try tutorialRun(batchNorm: .frozen, cache: true)
+        for (a, e) in zip(uncached.losses, expected.graft_default.losses) { #expect(abs(a - e) < 1e-4, "\(a) vs \(e)") }
+        for (a, e) in zip(cached.losses, uncached.losses) { #expect(abs(a - e) < 1e-5, "cached \(a) vs \(e)") }
+        let wc = try #require(cached.model.classifierLayer as? Linear).weight
+        let wu = try #require(uncached.model.classifierLayer as? Linear).weight
+        #expect(wc.allClose(wu, rtol: 1e-5, atol: 1e-6))
+        // The frozen trunk's BatchNorm statistics did not move.
+        let bn = try #require(cached.model.module(at: "bn1") as? BatchNorm2d)
+        #expect(bn.numBatchesTracked.int == 0)
+    }
+
+    func smallRun(epochs: Int, fineTune: Int, run: URL, stopAfter: Int? = nil, resume: Bool = false) throws
+        -> Trainer
+    {
+        Torch.manualSeed(3)
+        let model = MobileNetV3.small(numClasses: 4)
+        model.graftHead(numClasses: 4, hidden: 16, dropout: 0.3)
+        Torch.manualSeed(4)
+        let data = TensorBatches(images: Tensor.randn([12, 3, 32, 32]), labels: (0..<12).map { $0 % 4 }, batchSize: 4,
+                                 shuffle: true, seed: 5)
+        let val = TensorBatches(images: Tensor.randn([8, 3, 32, 32]), labels: (0..<8).map { $0 % 4 }, batchSize: 4)
+        var recipe = Recipe(model: "mobilenet_v3_small")
+        recipe.epochs = epochs
+        recipe.fineTuneEpochs = fineTune
+        recipe.optimizer = .adamw
+        recipe.schedule = .cosine
+        recipe.learningRate = 1e-3
+        recipe.headHidden = 16
+        recipe.headDropout = 0.3
+        recipe.seed = 9
+        let trainer = Trainer(recipe: recipe, model: model, classes: ["a", "b", "c", "d"], train: data, validation: val,
+                              runDirectory: run,
+                              card: ModelCard(architecture: "mobilenet_v3_small", classes: ["a", "b", "c", "d"],
+                                              preprocessing: .imageNet))
+        if let stopAfter {
+            trainer.onEvent = { event in
+                if case .epochFinished(let r) = event, r.epoch + 1 == stopAfter { throw CancellationError() }
+            }
+        }
+        do { _ = try trainer.fit(resume: resume) } catch is CancellationError {}
+        return trainer
+    }
+
+    @Test func resumeEqualsNoInterruptionAcrossThePhaseBoundary() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("graft-resume-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: base) }
+        let straight = base.appendingPathComponent("straight"), split = base.appendingPathComponent("split")
+        try FileManager.default.createDirectory(at: straight, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: split, withIntermediateDirectories: true)
+        let a = try smallRun(epochs: 2, fineTune: 2, run: straight)
+        _ = try smallRun(epochs: 2, fineTune: 2, run: split, stopAfter: 1)
+        _ = try smallRun(epochs: 2, fineTune: 2, run: split, stopAfter: 3, resume: true)
+        let b = try smallRun(epochs: 2, fineTune: 2, run: split, resume: true)
+        #expect(a.history.count == 4 && b.history.count == 4)
+        #expect(a.history.map(\.trainLoss) == b.history.map(\.trainLoss))
+        for ((key, x), (_, y)) in zip(a.model.stateDict(), b.model.stateDict()) {
+            #expect(x.to(.float64).eq(y.to(.float64)).all().item(Bool.self), "\(key) differs after resume")
+        }
+        // The best model is a self-describing file that loads on its own.
+        let (loaded, card) = try ModelFile.load(split.appendingPathComponent("model.safetensors"))
+        #expect(card.classes == ["a", "b", "c", "d"] && card.headHidden == nil || card.recipe?.headHidden == 16)
+        #expect(loaded.numClasses == 4)
+    }
+
+    @Test func nonFiniteLossStopsWithAClearMessage() throws {
+        let model = ResNet.resnet18()
+        model.resetClassifier(numClasses: 2)
+        let data = TensorBatches(images: Tensor.full([4, 3, 32, 32], .nan), labels: [0, 1, 0, 1], batchSize: 2)
+        var recipe = Recipe(model: "resnet18")
+        recipe.epochs = 1
+        let trainer = Trainer(recipe: recipe, model: model, classes: ["a", "b"], train: data, validation: nil,
+                              runDirectory: nil,
+                              card: ModelCard(architecture: "resnet18", classes: ["a", "b"], preprocessing: .imageNet))
+        #expect {
+            _ = try trainer.fit()
+        } throws: { error in
+            "\(error)".contains("nan") && "\(error)".contains("--lr")
+        }
+    }
+}
