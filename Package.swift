@@ -51,11 +51,11 @@ let package = Package(
         .target(name: "ImageCodecs", dependencies: ["CImageShim", "CJPEG"]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "ImageData", dependencies: ["Torch", "ImageCodecs", "CZlib"]),
-        .target(name: "Transfer", dependencies: ["NN", "Vision", "ImageData", "Checkpoints"]),
+        .target(name: "Transfer", dependencies: ["NN", "Vision", "ImageData", "Checkpoints", "CZlib"]),
         .executableTarget(
             name: "graft",
             dependencies: [
-                "Torch", "Checkpoints", "NN", "Vision", "ImageData",
+                "Torch", "Checkpoints", "NN", "Vision", "ImageData", "ImageCodecs", "Transfer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             linkerSettings: runpath
@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "ImageCodecsTests", dependencies: ["ImageCodecs"], exclude: ["Fixtures"]),
         .testTarget(name: "NNTests", dependencies: ["NN"], linkerSettings: runpath),
         .testTarget(name: "VisionTests", dependencies: ["Vision"], exclude: ["Fixtures"], linkerSettings: runpath),
-        .testTarget(name: "TransferTests", dependencies: ["Transfer", "NN", "Vision", "ImageData"], exclude: ["Fixtures"], linkerSettings: runpath),
+        .testTarget(name: "TransferTests", dependencies: ["Transfer", "NN", "Vision", "ImageData", "ImageCodecs"], exclude: ["Fixtures"], linkerSettings: runpath),
         .testTarget(name: "ImageDataTests", dependencies: ["ImageData", "NN"], exclude: ["Fixtures"], linkerSettings: runpath),
         .testTarget(name: "DatasetTests", dependencies: ["ImageData"], exclude: ["Fixtures"], linkerSettings: runpath),
     ],

@@ -19,6 +19,10 @@ public struct Recipe: Codable, Sendable, Equatable {
     public var weights: String = "imagenet"
     public var freeze: FreezeSpec = .backbone
     public var batchNorm: BatchNormPolicy = .frozen
+    /// BatchNorm once everything is unfrozen: `train` (batch statistics, as `model.train()`)
+    /// or `frozen` (ImageNet running statistics kept, eval mode; steadier on small datasets).
+    public var fineTuneBatchNorm: FineTuneBatchNorm = .train
+    public enum FineTuneBatchNorm: String, Codable, Sendable, CaseIterable { case train, frozen }
     /// Epochs of the first phase (head only when the trunk is frozen).
     public var epochs: Int = 5
     /// Epochs after unfreezing everything (fastai's `fine_tune`); 0 = no second phase.

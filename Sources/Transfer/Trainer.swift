@@ -157,6 +157,9 @@ public final class Trainer {
                                              (.fineTune, recipe.epochs..<recipe.totalEpochs)]
         phaseLoop: for (phase, epochs) in phases where !epochs.isEmpty && startEpoch < epochs.upperBound {
             try model.applyFreeze(phase == .head ? recipe.freeze : .none, batchNorm: recipe.batchNorm)
+            if phase == .fineTune && recipe.fineTuneBatchNorm == .frozen {
+                for case let bn as BatchNorm2d in model.namedModules().map(\.module) { bn.frozenInEval = true }
+            }
             guard model.parameterCount(trainableOnly: true) > 0 else { throw TrainingError.noTrainableParameters }
             let optimizer = makeOptimizer(phase: phase)
             let steps = stepsPerEpoch()
