@@ -1,11 +1,15 @@
 import ArgumentParser
 import Foundation
+import ImageData
 import Torch
+import Transfer
+import Vision
 
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Small demonstrations of the engine.",
-        subcommands: [Autograd.self]
+        abstract: "Demonstrations: a real few-shot transfer-learning run (the default), and autograd.",
+        subcommands: [FashionMNIST.self, Autograd.self],
+        defaultSubcommand: FashionMNIST.self
     )
 
     struct Autograd: ParsableCommand {
@@ -45,3 +49,117 @@ struct Demo: ParsableCommand {
         }
     }
 }
+
+extension Demo {
+    /// The embedded default: few-shot Fashion-MNIST with EfficientNet-Lite0's real ImageNet
+    /// weights, against the same network trained from scratch on the same images.
+    struct FashionMNIST: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "fashion-mnist",
+            abstract: "Few-shot Fashion-MNIST: EfficientNet-Lite0 from ImageNet weights vs. from scratch.",
+            discussion: """
+                Takes --shots training and --val-shots validation images per class from Fashion-MNIST's
+                training set (Debian's dataset-fashion-mnist), trains EfficientNet-Lite0 from its real
+                ImageNet weights (head on cached features, then everything), trains the same network
+                from random weights on the same images, and tests both on all 10,000 test images.
+
+                Examples:
+                  graft demo
+                  graft demo fashion-mnist --shots 50 --out runs/demo
+                """
+        )
+
+        @Option(help: "Training images per class.") var shots = 20
+        @Option(help: "Validation images per class (also from the training set, disjoint).") var valShots = 10
+        @Option(help: "Input size (Fashion-MNIST's 28 px are upscaled).") var imageSize = 112
+        @Option(help: "Head epochs on cached features.") var headEpochs = 20
+        @Option(help: "Epochs with everything unfrozen.") var fineTuneEpochs = 8
+        @Option(help: "Epochs for the from-scratch baseline.") var scratchEpochs = 30
+        @Option(help: "Test on the first N test images (default all 10,000).") var testLimit: Int?
+        @Option(help: "Fashion-MNIST folder.") var data = "/usr/share/datasets/fashion-mnist"
+        @Option(help: "Where the two runs go.") var out = "runs/demo"
+        @Option(help: "Random seed.") var seed: UInt64 = 0
+        @Flag(help: "End with one JSON object.") var json = false
+        @Option(help: "BatchNorm while fine-tuning everything: train or frozen.")
+        var fineTuneBatchNorm: Recipe.FineTuneBatchNorm = .frozen
+        @Option(help: "Trunk learning rate relative to the head's while fine-tuning.") var trunkFactor = 0.1
+
+        func run() throws {
+            let started = Date()
+            let progress = ProgressReporter()
+            let dir = URL(fileURLWithPath: data)
+            func idx(_ name: String) throws -> IDXDataset {
+                try IDXDataset(images: dir.appendingPathComponent("\(name)-images-idx3-ubyte.gz"),
+                               labels: dir.appendingPathComponent("\(name)-labels-idx1-ubyte.gz"),
+                               classes: IDXDataset.fashionMNISTClasses)
+            }
+            let full = try idx("train")
+            var test: any Dataset = try idx("t10k")
+            if let testLimit { test = Subset(test, Array(0..<min(testLimit, test.count))) }
+            let pool = full.nPerClass(shots + valShots, seed: seed)
+            let parts = pool.split(validationFraction: Double(valShots) / Double(shots + valShots), seed: seed)
+            let train = Subset(full, parts.train.indices.map { pool.indices[$0] })
+            let validation = Subset(full, parts.validation.indices.map { pool.indices[$0] })
+            progress.line("Fashion-MNIST few-shot: \(train.count) training and \(validation.count) validation images "
+                          + "(\(shots) + \(valShots) per class), \(test.count) test images, \(imageSize) px")
+
+            var pretrained = Recipe(model: "efficientnet_lite0")
+            pretrained.weights = "imagenet"
+            pretrained.freeze = .backbone
+            pretrained.epochs = headEpochs
+            pretrained.fineTuneEpochs = fineTuneEpochs
+            pretrained.optimizer = .adamw
+            pretrained.learningRate = 1e-3
+            pretrained.weightDecay = 0.01
+            pretrained.imageSize = imageSize
+            pretrained.batchSize = 32
+            pretrained.seed = seed
+            pretrained.fineTuneBatchNorm = fineTuneBatchNorm
+            pretrained.trunkLearningRateFactor = trunkFactor
+
+            var scratch = pretrained
+            scratch.weights = "none"
+            scratch.freeze = .none
+            scratch.epochs = scratchEpochs
+            scratch.fineTuneEpochs = 0
+            scratch.learningRate = 2e-3
+
+            var results: [(String, Double, Double)] = []
+            for (name, recipe) in [("pretrained", pretrained), ("scratch", scratch)] where name == "pretrained" || scratchEpochs > 0 {
+                let runStart = Date()
+                progress.line("— \(name == "pretrained" ? "EfficientNet-Lite0 from its ImageNet weights" : "the same network from random weights")")
+                progress.totalEpochs = String(recipe.totalEpochs)
+                let session = TrainingSession(recipe: recipe, train: train, validation: validation,
+                                              runDirectory: URL(fileURLWithPath: out).appendingPathComponent(name))
+                let (result, _, _) = try session.run(onEvent: { progress.handle($0) })
+                guard let modelPath = result.modelPath else { continue }
+                let (model, card) = try ModelFile.load(modelPath)
+                let (metrics, _) = try evaluate(model, on: test, classes: card.classes,
+                                                preprocessing: card.preprocessing) { done, total in
+                    progress.bar(done, total, "test images")
+                }
+                let seconds = Date().timeIntervalSince(runStart)
+                progress.line(String(format: "%@: test accuracy %.4f (%.0f s)", name, metrics.accuracy, seconds))
+                results.append((name, metrics.accuracy, seconds))
+            }
+            let total = Date().timeIntervalSince(started)
+            if json {
+                var object: [String: Any] = ["seconds": (total * 10).rounded() / 10, "shots": shots,
+                                             "test_images": test.count, "image_size": imageSize]
+                for (name, accuracy, _) in results { object["\(name)_test_accuracy"] = accuracy }
+                print(try jsonLine(object))
+            } else {
+                print("")
+                print("Few-shot Fashion-MNIST (\(shots) images per class), tested on \(test.count) images:")
+                for (name, accuracy, seconds) in results {
+                    let label = name == "pretrained" ? "EfficientNet-Lite0, ImageNet weights, fine-tuned"
+                                                     : "EfficientNet-Lite0, from scratch"
+                    print(String(format: "  %-50@ accuracy %.4f  (%.0f s)", label as NSString, accuracy, seconds))
+                }
+                print(String(format: "total %.0f s; runs, reports and models in %@/", total, out))
+            }
+        }
+    }
+}
+
+extension Recipe.FineTuneBatchNorm: ExpressibleByArgument {}

@@ -18,7 +18,7 @@ struct Graft: ParsableCommand {
                   graft demo autograd
                 """,
             version: versionLine(),
-            subcommands: [Models.self, Convert.self, Demo.self]
+            subcommands: [Train.self, Eval.self, Predict.self, Doctor.self, Models.self, Convert.self, Demo.self]
         )
     }
 
