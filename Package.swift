@@ -60,11 +60,17 @@ let package = Package(
             ],
             linkerSettings: runpath
         ),
+        .executableTarget(
+            name: "graft-bench",
+            dependencies: ["Torch", "NN", "Vision", "ImageData", "Transfer"],
+            linkerSettings: runpath
+        ),
         .testTarget(name: "TorchTests", dependencies: ["Torch"], exclude: ["Fixtures"], linkerSettings: runpath),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints"], exclude: ["Fixtures"]),
         .testTarget(name: "ImageCodecsTests", dependencies: ["ImageCodecs"], exclude: ["Fixtures"]),
         .testTarget(name: "NNTests", dependencies: ["NN"], linkerSettings: runpath),
         .testTarget(name: "VisionTests", dependencies: ["Vision"], exclude: ["Fixtures"], linkerSettings: runpath),
+        .testTarget(name: "GraftCLITests", dependencies: ["Transfer", "graft"], linkerSettings: runpath),
         .testTarget(name: "TransferTests", dependencies: ["Transfer", "NN", "Vision", "ImageData", "ImageCodecs"], exclude: ["Fixtures"], linkerSettings: runpath),
         .testTarget(name: "ImageDataTests", dependencies: ["ImageData", "NN"], exclude: ["Fixtures"], linkerSettings: runpath),
         .testTarget(name: "DatasetTests", dependencies: ["ImageData"], exclude: ["Fixtures"], linkerSettings: runpath),

@@ -54,7 +54,8 @@ public final class BatchNorm2d: Module {
     @Buffer(key: "running_var") public var runningVar: Tensor
     @Buffer(key: "num_batches_tracked") public var numBatchesTracked: Tensor
     public let eps: Double
-    public let momentum: Double?
+    /// The running-statistics update factor (nil: cumulative average). Settable, as in PyTorch.
+    public var momentum: Double?
     /// When true, the layer stays in eval mode (running statistics fixed) through `train()`.
     public var statisticsFrozen: Bool {
         get { frozenInEval }

@@ -41,6 +41,12 @@ public struct Recipe: Codable, Sendable, Equatable {
     /// Square input size; nil = the weights' crop size.
     public var imageSize: Int?
     public var augment: Augment = .none
+    /// Augmentation once everything is unfrozen (nil: as `augment`). With `augment` none,
+    /// the head phase can use cached features while fine-tuning still augments.
+    public var fineTuneAugment: Augment?
+    /// Overrides every BatchNorm's momentum (e.g. 0.1 when training from scratch a network
+    /// whose BatchNorm was tuned for long runs, such as EfficientNet-Lite's 0.01).
+    public var batchNormMomentum: Double?
     public var cacheFeatures: CacheMode = .auto
     public var headHidden: Int?
     public var headDropout: Double = 0

@@ -86,6 +86,11 @@ public struct TrainingSession {
                               validation: valLoader, cacheSource: cacheLoader, runDirectory: runDirectory, card: card,
                               device: device)
         trainer.onEvent = onEvent
+        if let augment = recipe.fineTuneAugment, augment != recipe.augment, recipe.fineTuneEpochs > 0 {
+            trainer.fineTuneTrain = DataLoader(train, transform: Self.trainTransform(augment, preprocessing),
+                                               batchSize: recipe.batchSize, shuffle: true, seed: recipe.seed,
+                                               workers: workers, badFiles: badFiles, memoryFormat: format)
+        }
         if let cancellation { trainer.externalCancellation = cancellation }
         try writeJSON(recipe, to: runDirectory.appendingPathComponent("recipe.json"))
         let result = try trainer.fit(resume: resume)

@@ -103,6 +103,8 @@ public final class Trainer {
     public let model: ImageClassifier
     public let classes: [String]
     public let train: any BatchProvider
+    /// Batches for the fine-tuning phase when they differ (other augmentation); nil: `train`.
+    public var fineTuneTrain: (any BatchProvider)?
     public let validation: (any BatchProvider)?
     /// Unshuffled batches of the training set with a deterministic transform, used to
     /// compute cached features when the trunk is frozen; nil disables the cache.
@@ -152,6 +154,9 @@ public final class Trainer {
         model.to(device)
         if recipe.channelsLast && device == .cpu { model.to(memoryFormat: .channelsLast) }
         let weights = try classWeights()
+        if let momentum = recipe.batchNormMomentum {
+            for case let bn as BatchNorm2d in model.namedModules().map(\.module) { bn.momentum = momentum }
+        }
         var stoppedEarly = false
         let phases: [(Phase, Range<Int>)] = [(.head, 0..<recipe.epochs),
                                              (.fineTune, recipe.epochs..<recipe.totalEpochs)]
@@ -199,6 +204,7 @@ public final class Trainer {
         model.train()
         let learningRate = optimizer.parameterGroups.last?.learningRate ?? recipe.learningRate
         var lossSum = 0.0, correct = 0, seen = 0
+        let train = phase == .fineTune ? (fineTuneTrain ?? self.train) : self.train
         let order = train.indices(epoch: epoch)
         let batches = (order.count + train.batchSize - 1) / train.batchSize
         try onEvent?(.epochStarted(epoch: epoch, of: recipe.totalEpochs, batches: batches))

@@ -1,0 +1,177 @@
+// graft-bench: the benchmark cases the `graft` CLI doesn't cover, each printing one JSON
+// line per measurement. `bench/run.sh` runs them beside their PyTorch-Python twins
+// (`bench/peer.py`); see `bench/run.py`.
+//
+//   graft-bench pipeline FOLDER [--workers 1,2] [--batch-size 32] [--passes 5] [--threads 2]
+//   graft-bench engine --weights resnet18.safetensors [--warmup 2] [--steps 5]
+//                      [--sgemm-size 2048] [--gflop-per-image 3.628] [--threads 2]
+import Foundation
+import ImageData
+import NN
+import Torch
+import Transfer
+import Vision
+
+/// The `.jpg` files of one folder, as an unlabelled ``Dataset`` (every label is 0).
+struct JPEGFolder: Dataset {
+    let paths: [String]
+
+    /// Lists `folder`'s `.jpg` files, sorted by name.
+    init(_ folder: String) throws {
+        paths = try FileManager.default.contentsOfDirectory(atPath: folder)
+            .filter { $0.lowercased().hasSuffix(".jpg") }
+            .sorted()
+            .map { folder + "/" + $0 }
+    }
+
+    var classes: [String] { ["?"] }
+    var labels: [Int] { Array(repeating: 0, count: paths.count) }
+    func image(at index: Int) throws -> Tensor { try loadImage(URL(fileURLWithPath: paths[index])) }
+    func source(at index: Int) -> String { paths[index] }
+}
+
+/// `--name value` options after a subcommand, and the arguments that aren't options.
+struct Options {
+    private var values: [String: String] = [:]
+    private(set) var positional: [String] = []
+
+    init(_ arguments: ArraySlice<String>) throws {
+        var rest = arguments[...]
+        while let argument = rest.popFirst() {
+            if argument.hasPrefix("--") {
+                guard let value = rest.popFirst() else { throw UsageError("\(argument) needs a value") }
+                values[String(argument.dropFirst(2))] = value
+            } else {
+                positional.append(argument)
+            }
+        }
+    }
+
+    func string(_ name: String) throws -> String {
+        guard let value = values[name] else { throw UsageError("--\(name) is required") }
+        return value
+    }
+
+    func int(_ name: String, default value: Int) throws -> Int {
+        guard let text = values[name] else { return value }
+        guard let n = Int(text), n > 0 else { throw UsageError("--\(name) must be a positive integer, got \(text)") }
+        return n
+    }
+
+    func double(_ name: String, default value: Double) throws -> Double {
+        guard let text = values[name] else { return value }
+        guard let x = Double(text), x > 0 else { throw UsageError("--\(name) must be a positive number, got \(text)") }
+        return x
+    }
+
+    /// A comma-separated list of positive integers.
+    func ints(_ name: String, default list: [Int]) throws -> [Int] {
+        guard let text = values[name] else { return list }
+        let items = text.split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
+        guard !items.isEmpty else { throw UsageError("--\(name) must list positive integers, got \(text)") }
+        return items
+    }
+}
+
+struct UsageError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Prints one JSON object on its own line, keys sorted.
+func emit(_ fields: [String: Any]) throws {
+    let data = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
+    FileHandle.standardOutput.write(data + Data("\n".utf8))
+}
+
+/// The median of `steps` timed calls of `body` (milliseconds), after `warmup` untimed ones.
+func medianMilliseconds(warmup: Int, steps: Int, _ body: () throws -> Void) rethrows -> Double {
+    for _ in 0..<warmup { try body() }
+    var times: [Double] = []
+    for _ in 0..<steps {
+        let start = DispatchTime.now().uptimeNanoseconds
+        try body()
+        times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+    }
+    return median(times)
+}
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    let mid = sorted.count / 2
+    return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+
+/// Case (a): decode, Resize(256), CenterCrop(224), ToFloat, Normalize and batch a folder of
+/// JPEGs through ``DataLoader``, for each worker count; the median pass's images per second.
+func pipeline(_ options: Options) throws {
+    guard let folder = options.positional.first else { throw UsageError("pipeline needs a folder of .jpg files") }
+    let files = try JPEGFolder(folder)
+    let batchSize = try options.int("batch-size", default: 32), passes = try options.int("passes", default: 5)
+    for workers in try options.ints("workers", default: [1, 2]) {
+        let loader = DataLoader(files, transform: EvalPreprocessing(cropSize: 224).transform, batchSize: batchSize,
+                                workers: workers)
+        var rates: [Double] = []
+        for pass in 0..<passes {
+            let start = DispatchTime.now().uptimeNanoseconds
+            var images = 0
+            try loader.forEachBatch(epoch: pass) { images += $0.indices.count }
+            rates.append(Double(images) * 1e9 / Double(DispatchTime.now().uptimeNanoseconds - start))
+        }
+        try emit(["case": "pipeline", "workers": workers, "images": files.count, "images_per_s": median(rates)])
+    }
+}
+
+/// Cases (b) and (c): a ResNet-18 training step (forward, cross-entropy, backward, SGD with
+/// momentum) and an inference batch, on the same batch of 32 random 224 px images as
+/// `torch.manual_seed(0); torch.randn(32, 3, 224, 224)`, contiguous and channels-last; the
+/// inference rate in GFLOP/s; then a square `matmul` (sgemm) for the machine's rate.
+func engine(_ options: Options) throws {
+    let weights = URL(fileURLWithPath: try options.string("weights"))
+    let warmup = try options.int("warmup", default: 2), steps = try options.int("steps", default: 5)
+    let flopPerImage = try options.double("gflop-per-image", default: 3.628)
+    Torch.manualSeed(0)
+    let x = Tensor.randn([32, 3, 224, 224]), y = Tensor.randint(0, 10, [32])
+    for (name, format) in [("contiguous", MemoryFormat.contiguous), ("channels_last", .channelsLast)] {
+        let model = ResNet.resnet18(numClasses: 10)
+        try model.loadWeights(from: weights)
+        model.to(memoryFormat: format)
+        let input = x.contiguous(format)
+        let optimizer = SGD(model.parameters, learningRate: 1e-3, momentum: 0.9)
+        model.train()
+        let trainMs = medianMilliseconds(warmup: warmup, steps: steps) {
+            optimizer.zeroGrad()
+            Functional.crossEntropy(model(input), y).backward()
+            optimizer.step()
+        }
+        try emit(["case": "train_step", "format": name, "ms": trainMs])
+        model.eval()
+        let inferMs = Torch.inferenceMode { medianMilliseconds(warmup: warmup, steps: steps) { _ = model(input) } }
+        try emit(["case": "inference", "format": name, "ms": inferMs,
+                  "gflop_per_s": flopPerImage * 32 / inferMs * 1e3])
+    }
+    let n = try options.int("sgemm-size", default: 2048)
+    let a = Tensor.randn([n, n]), b = Tensor.randn([n, n])
+    let ms = medianMilliseconds(warmup: 2, steps: steps) { _ = a.matmul(b) }
+    try emit(["case": "sgemm", "size": n, "ms": ms, "gflop_per_s": 2 * pow(Double(n), 3) / ms / 1e6])
+}
+
+let usage = """
+    usage: graft-bench pipeline FOLDER [--workers 1,2] [--batch-size 32] [--passes 5] [--threads 2]
+           graft-bench engine --weights FILE [--warmup 2] [--steps 5] [--sgemm-size 2048] [--gflop-per-image 3.628] [--threads 2]
+    """
+
+do {
+    let arguments = CommandLine.arguments.dropFirst()
+    guard let command = arguments.first else { throw UsageError(usage) }
+    let options = try Options(arguments.dropFirst())
+    Torch.numThreads = try options.int("threads", default: 2)
+    switch command {
+    case "pipeline": try pipeline(options)
+    case "engine": try engine(options)
+    default: throw UsageError(usage)
+    }
+} catch {
+    FileHandle.standardError.write(Data("graft-bench: \(error)\n".utf8))
+    exit(1)
+}

@@ -1,0 +1,210 @@
+import Foundation
+import Testing
+import Transfer
+
+/// End to end through the built `graft` binary, on small images the tests make.
+@Suite(.serialized)
+struct CLITests {
+    /// `graft` sits beside the test bundle in the build folder.
+    static let binary: URL = {
+        let beside = Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("graft")
+        if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../.build/debug/graft").standardizedFileURL
+    }()
+
+    struct Output {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var jsonLines: [[String: Any]] {
+            stdout.split(separator: "\n").compactMap {
+                (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
+            }
+        }
+    }
+
+    @discardableResult
+    static func graft(_ arguments: [String], interruptWhen: (() -> Bool)? = nil) throws -> Output {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = Reader(out.fileHandleForReading), stderr = Reader(err.fileHandleForReading)
+        if let interruptWhen {
+            while process.isRunning && !interruptWhen() { usleep(20_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGINT) }
+        }
+        process.waitUntilExit()
+        return Output(status: process.terminationStatus, stdout: stdout.text(), stderr: stderr.text())
+    }
+
+    /// Drains a pipe on a background thread so a chatty child never blocks.
+    final class Reader: @unchecked Sendable {
+        private var data = Data()
+        private let done = DispatchSemaphore(value: 0)
+        init(_ handle: FileHandle) {
+            DispatchQueue.global().async {
+                self.data = handle.readDataToEndOfFile()
+                self.done.signal()
+            }
+        }
+        func text() -> String {
+            done.wait()
+            return String(decoding: data, as: UTF8.self)
+        }
+    }
+
+    /// train/ and val/ folders of 3 colour classes, PNG images made with Graft's own encoder.
+    static func makeDataset(_ root: URL, perClass: Int = 6, size: Int = 40) throws {
+        let colours: [(UInt8, UInt8, UInt8)] = [(220, 40, 40), (40, 200, 40), (40, 40, 220)]
+        var state: UInt64 = 42
+        func noise() -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int(state >> 59) - 16
+        }
+        for (split, count) in [("train", perClass), ("val", perClass / 2)] {
+            for (c, colour) in colours.enumerated() {
+                let folder = root.appendingPathComponent("\(split)/class\(c)")
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                for i in 0..<count {
+                    var rgb = [UInt8]()
+                    for _ in 0..<(size * size) {
+                        for v in [colour.0, colour.1, colour.2] { rgb.append(UInt8(clamping: Int(v) + noise())) }
+                    }
+                    try PNG.encode(rgb: rgb, width: size, height: size)
+                        .write(to: folder.appendingPathComponent("img\(i).png"))
+                }
+            }
+        }
+    }
+
+    static func temporary(_ name: String) throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("graft-cli-\(name)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    @Test func helpShowsExamplesAndEveryCommand() throws {
+        let top = try Self.graft(["--help"])
+        #expect(top.status == 0)
+        for command in ["train", "eval", "predict", "doctor", "models", "convert", "demo"] {
+            #expect(top.stdout.contains(command), "graft --help lists \(command)")
+        }
+        for command in ["train", "eval", "predict", "doctor", "models", "convert"] {
+            let help = try Self.graft([command, "--help"])
+            #expect(help.status == 0 && help.stdout.contains("Examples"), "graft \(command) --help has examples")
+        }
+        let version = try Self.graft(["--version"])
+        #expect(version.stdout.contains("libtorch 2.15.0") && version.stdout.contains("CUDA"))
+    }
+
+    @Test func badInputExitsNonZeroWithAOneLineReason() throws {
+        let flag = try Self.graft(["train", "/nonexistent", "--epochs", "0", "--out", "/tmp/x"])
+        #expect(flag.status == 64)
+        #expect(flag.stderr.contains("--epochs"))
+        let missing = try Self.graft(["train", "/nonexistent/data", "--out", "/tmp/graft-never"])
+        #expect(missing.status != 0 && missing.stderr.contains("/nonexistent/data"))
+        let model = try Self.graft(["train", "/tmp", "--model", "resnet9000", "--out", "/tmp/graft-never"])
+        #expect(model.status == 64 && model.stderr.contains("resnet9000"))
+        let weights = try Self.graft(["predict", "--model", "resnet18", "--weights", "/nonexistent.pth", "x.png"])
+        #expect(weights.status != 0 && weights.stderr.contains("/nonexistent.pth"))
+    }
+
+    @Test func trainEvalPredictAndConvert() throws {
+        let root = try Self.temporary("train")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try Self.makeDataset(root)
+        let run = root.appendingPathComponent("run")
+        let train = try Self.graft([
+            "train", root.appendingPathComponent("train").path, "--val", root.appendingPathComponent("val").path,
+            "--model", "resnet18", "--weights", "none", "--freeze", "none", "--epochs", "1", "--image-size", "32",
+            "--batch-size", "6", "--out", run.path, "--json",
+        ])
+        #expect(train.status == 0, "\(train.stderr)")
+        let result = try #require(train.jsonLines.last)
+        for key in ["model_path", "best_epoch", "val_accuracy", "epochs", "seconds"] {
+            #expect(result[key] != nil, "train --json has \(key)")
+        }
+        #expect(result["epochs"] as? Int == 1)
+        for file in ["model.safetensors", "checkpoint.safetensors", "metrics.csv", "report.html", "curves.png",
+                     "confusion.png", "recipe.json"] {
+            #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent(file).path), "run has \(file)")
+        }
+
+        let eval = try Self.graft(["eval", run.path, root.appendingPathComponent("val").path, "--json"])
+        #expect(eval.status == 0, "\(eval.stderr)")
+        let metrics = try #require(eval.jsonLines.last)
+        #expect(metrics["accuracy"] is Double)
+        #expect((metrics["per_class"] as? [[String: Any]])?.count == 3)
+        #expect((metrics["confusion_matrix"] as? [[Int]])?.map { $0.reduce(0, +) }.reduce(0, +) == 9)
+        let text = try Self.graft(["eval", run.path, root.appendingPathComponent("val").path])
+        #expect(text.stdout.contains("accuracy") && text.stdout.contains("confusion matrix"))
+
+        let image = root.appendingPathComponent("val/class1/img0.png").path
+        let bad = root.appendingPathComponent("broken.png")
+        try Data("not an image".utf8).write(to: bad)
+        let predict = try Self.graft(["predict", run.path, image, bad.path, "--top", "2", "--json"])
+        #expect(predict.status == 1)
+        let lines = predict.jsonLines
+        #expect(lines.count == 2)
+        let top = try #require(lines.first?["top"] as? [[String: Any]])
+        #expect(lines.first?["path"] as? String == image && top.count == 2)
+        #expect(top.allSatisfy { $0["index"] is Int && $0["label"] is String && $0["probability"] is Double })
+        #expect((lines.last?["error"] as? String)?.isEmpty == false)
+
+        let pth = root.appendingPathComponent("model.pth")
+        let convert = try Self.graft(["convert", run.appendingPathComponent("model.safetensors").path, pth.path, "--json"])
+        #expect(convert.status == 0 && (convert.jsonLines.last?["tensors"] as? Int ?? 0) > 100)
+        let back = try Self.graft(["convert", pth.path, root.appendingPathComponent("again.safetensors").path])
+        #expect(back.status == 0)
+    }
+
+    @Test func doctorFindsBrokenFilesAndLeaks() throws {
+        let root = try Self.temporary("doctor")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try Self.makeDataset(root, perClass: 4)
+        try Data([0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3]).write(to: root.appendingPathComponent("train/class0/cut.jpg"))
+        try FileManager.default.copyItem(at: root.appendingPathComponent("train/class2/img0.png"),
+                                         to: root.appendingPathComponent("val/class2/copy.png"))
+        let doctor = try Self.graft(["doctor", root.appendingPathComponent("train").path, "--val",
+                                     root.appendingPathComponent("val").path, "--json"])
+        #expect(doctor.status == 1)
+        let report = try #require(doctor.jsonLines.last)
+        let unreadable = report["unreadable"] as? [[String: Any]]
+        #expect(unreadable?.count == 1 && (unreadable?.first?["path"] as? String)?.hasSuffix("cut.jpg") == true)
+        #expect(report["duplicates_across_splits"] as? Int == 1)
+        let perClass = report["images_per_class"] as? [String: [String: Int]]
+        #expect(perClass?["train"]?["class1"] == 4)
+    }
+
+    @Test func interruptedRunResumesToTheEnd() throws {
+        let root = try Self.temporary("resume")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try Self.makeDataset(root, perClass: 12, size: 48)
+        let run = root.appendingPathComponent("run")
+        let checkpoint = run.appendingPathComponent("checkpoint.safetensors")
+        let arguments = ["train", root.appendingPathComponent("train").path, "--val-split", "0.25", "--model",
+                         "resnet18", "--weights", "none", "--freeze", "none", "--epochs", "4", "--image-size", "48",
+                         "--batch-size", "4", "--out", run.path, "--json"]
+        let first = try Self.graft(arguments) { FileManager.default.fileExists(atPath: checkpoint.path) }
+        #expect(first.status == 130, "interrupted run exits 130: \(first.stderr)")
+        #expect(first.stderr.contains("--resume"))
+        let second = try Self.graft(arguments + ["--resume"])
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.jsonLines.last?["epochs"] as? Int == 4)
+        let csv = try String(contentsOf: run.appendingPathComponent("metrics.csv"), encoding: .utf8)
+        #expect(csv.split(separator: "\n").count == 5)  // header + 4 epochs
+    }
+
+    @Test func modelsListsTheZoo() throws {
+        let models = try Self.graft(["models", "--json"])
+        #expect(models.status == 0)
+        let names = models.jsonLines.compactMap { $0["name"] as? String }
+        #expect(names.count == 29 && names.contains("efficientnet_lite0") && names.contains("inception_v3"))
+        #expect(models.jsonLines.allSatisfy { $0["parameters"] is Int && $0["input_size"] is Int })
+    }
+}
