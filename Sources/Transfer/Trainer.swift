@@ -282,13 +282,25 @@ public final class Trainer {
     public private(set) var lastValidation: ClassificationMetrics?
     public private(set) var bestValidation: ClassificationMetrics?
 
-    /// Validation metrics of the current model, or nil without a validation set.
+    /// Validation metrics of the current model, or nil without a validation set. While the
+    /// trunk is frozen and cached, the head runs on the validation set's cached features.
     public func evaluate() throws -> ClassificationMetrics? {
         guard let validation else { return nil }
         var metrics = ClassificationMetrics(classes: classes)
         model.eval()
         defer { model.train() }
         try Torch.inferenceMode {
+            if let cached = validationFeatures {
+                let labels = validation.sampleLabels
+                for start in stride(from: 0, to: labels.count, by: validation.batchSize) {
+                    let rows = Array(start..<min(start + validation.batchSize, labels.count))
+                    let y = Tensor(rows.map { Int64(labels[$0]) }).to(device)
+                    let logits = model.head(cached.narrow(dim: 0, start: start, length: rows.count).to(device))
+                    metrics.update(logits: logits, labels: y,
+                                   lossSum: Functional.crossEntropy(logits, y, reduction: .sum).double)
+                }
+                return
+            }
             try validation.forEachBatch(epoch: 0) { batch in
                 let y = batch.labels.to(device)
                 let logits = model(batch.images.to(device))
@@ -298,6 +310,9 @@ public final class Trainer {
         }
         return metrics
     }
+
+    /// The validation set's pooled features while the current phase caches them.
+    var validationFeatures: Tensor?
 
     // MARK: Pieces
 
@@ -356,11 +371,22 @@ public final class Trainer {
         if scale < 1 { Torch.noGrad { for g in grads { g.mul_(scale) } } }
     }
 
-    /// Pooled features of the whole training set, computed once with the frozen trunk.
+    /// Pooled features of the whole training set (and of the validation set, which the
+    /// evaluation then uses), computed once with the frozen trunk.
     func featureCacheIfUseful() throws -> Tensor? {
+        validationFeatures = nil
         guard recipe.cacheFeatures == .auto, let source = cacheSource, model.isTrunkFrozen,
               recipe.batchNorm != .train else { return nil }
         let started = Date()
+        let cache = try pooledFeatures(of: source)
+        if let validation { validationFeatures = try pooledFeatures(of: validation) }
+        try onEvent?(.featuresCached(samples: source.sampleLabels.count + (validation?.sampleLabels.count ?? 0),
+                                     seconds: Date().timeIntervalSince(started)))
+        return cache
+    }
+
+    /// Pooled features of every sample of `source` (rows in dataset order), in eval mode.
+    func pooledFeatures(of source: any BatchProvider) throws -> Tensor? {
         let n = source.sampleLabels.count
         var cache: Tensor?
         model.eval()
@@ -372,7 +398,6 @@ public final class Trainer {
                 cache![Tensor(batch.indices.map(Int64.init))] = features
             }
         }
-        try onEvent?(.featuresCached(samples: n, seconds: Date().timeIntervalSince(started)))
         return cache
     }
 

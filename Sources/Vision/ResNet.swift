@@ -21,8 +21,9 @@ public final class BasicBlock: Module {
     }
 
     public override func callAsFunction(_ x: Tensor) -> Tensor {
-        let out = bn2(conv2(bn1(conv1(x)).relu()))
-        return (out + (downsample?(x) ?? x)).relu()
+        // In place, as torchvision's `out += identity; relu(inplace=True)`: fewer allocations.
+        let out = bn2(conv2(bn1(conv1(x)).relu_()))
+        return out.add_(downsample?(x) ?? x).relu_()
     }
 }
 
@@ -48,10 +49,10 @@ public final class Bottleneck: Module {
     }
 
     public override func callAsFunction(_ x: Tensor) -> Tensor {
-        var out = bn1(conv1(x)).relu()
-        out = bn2(conv2(out)).relu()
+        var out = bn1(conv1(x)).relu_()
+        out = bn2(conv2(out)).relu_()
         out = bn3(conv3(out))
-        return (out + (downsample?(x) ?? x)).relu()
+        return out.add_(downsample?(x) ?? x).relu_()
     }
 }
 
@@ -110,7 +111,7 @@ public final class ResNet: ImageClassifier {
     public var stageKeys: [String] { ["conv1", "bn1", "layer1", "layer2", "layer3", "layer4"] }
 
     public override func pooledFeatures(_ x: Tensor) -> Tensor {
-        var y = bn1(conv1(x)).relu()
+        var y = bn1(conv1(x)).relu_()
         y = Functional.maxPool2d(y, kernelSize: (3, 3), stride: (2, 2), padding: (1, 1))
         y = layer4(layer3(layer2(layer1(y))))
         return Functional.adaptiveAvgPool2d(y, outputSize: (1, 1)).flatten(startDim: 1)

@@ -65,7 +65,9 @@ struct RecipeFixture: Decodable {
 @Suite(.serialized)
 struct TrainerTests {
     /// The tutorial's recipe: ResNet-18, new fc, all frozen but fc, SGD(0.001, 0.9), 2 epochs of 4 batches.
-    func tutorialRun(batchNorm: BatchNormPolicy, cache: Bool) throws -> (losses: [Double], model: ImageClassifier) {
+    func tutorialRun(batchNorm: BatchNormPolicy, cache: Bool) throws
+        -> (losses: [Double], model: ImageClassifier, validation: [Double])
+    {
         let model = ResNet.resnet18()
         model.resetClassifier(numClasses: 3)
         fillRecipeWeights(model, seed: 7)
@@ -76,26 +78,28 @@ struct TrainerTests {
             ys += Tensor.randint(0, 3, [4]).toArray(Int.self)
         }
         let data = TensorBatches(images: Tensor.cat(xs), labels: ys, batchSize: 4)
+        Torch.manualSeed(80)
+        let val = TensorBatches(images: Tensor.randn([6, 3, 64, 64]), labels: [0, 1, 2, 0, 1, 2], batchSize: 4)
         var recipe = Recipe(model: "resnet18")
         recipe.epochs = 2
         recipe.learningRate = 0.001
         recipe.batchNorm = batchNorm
         recipe.channelsLast = false
         recipe.cacheFeatures = cache ? .auto : .off
-        let trainer = Trainer(recipe: recipe, model: model, classes: ["a", "b", "c"], train: data, validation: nil,
+        let trainer = Trainer(recipe: recipe, model: model, classes: ["a", "b", "c"], train: data, validation: val,
                               cacheSource: data, runDirectory: nil,
                               card: ModelCard(architecture: "resnet18", classes: ["a", "b", "c"], preprocessing: .imageNet))
         var losses: [Double] = []
         trainer.onEvent = { event in
             if case .batchFinished(_, _, _, let loss, _, _) = event { losses.append(loss) }
         }
-        _ = try trainer.fit()
-        return (losses, model)
+        let result = try trainer.fit()
+        return (losses, model, result.history.compactMap(\.valLoss))
     }
 
     @Test func tutorialRecipeMatchesPyTorch() throws {
         let expected = try #require(RecipeFixture.value)
-        let (losses, model) = try tutorialRun(batchNorm: .train, cache: false)
+        let (losses, model, _) = try tutorialRun(batchNorm: .train, cache: false)
         #expect(losses.count == 8)
         for (a, e) in zip(losses, expected.tutorial.losses) { #expect(abs(a - e) < 1e-4, "loss \(a) vs PyTorch \(e)") }
         let fc = try #require(model.classifierLayer as? Linear)
@@ -110,6 +114,9 @@ struct TrainerTests {
         let cached = try tutorialRun(batchNorm: .frozen, cache: true)
         for (a, e) in zip(uncached.losses, expected.graft_default.losses) { #expect(abs(a - e) < 1e-4, "\(a) vs \(e)") }
         for (a, e) in zip(cached.losses, uncached.losses) { #expect(abs(a - e) < 1e-5, "cached \(a) vs \(e)") }
+        // Validation on cached features gives the same numbers as running the model.
+        #expect(cached.validation.count == 2 && uncached.validation.count == 2)
+        for (a, e) in zip(cached.validation, uncached.validation) { #expect(abs(a - e) < 1e-5, "val \(a) vs \(e)") }
         let wc = try #require(cached.model.classifierLayer as? Linear).weight
         let wu = try #require(uncached.model.classifierLayer as? Linear).weight
         #expect(wc.allClose(wu, rtol: 1e-5, atol: 1e-6))
