@@ -50,33 +50,12 @@ def run(cmd):
         wall = time.perf_counter() - start
         others = busy_cpu_seconds() - busy - usage.ru_utime - usage.ru_stime
         process.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0), err.seek(0)
+        out.seek(0)
+        err.seek(0)
         if process.returncode != 0:
             sys.exit(f"bench: {' '.join(map(str, cmd))} failed ({process.returncode}):\n{err.read()[-3000:]}")
         return dict(wall=wall, rss_mb=usage.ru_maxrss / 1024, others_cpu=max(others, 0.0),
                     lines=out.read().splitlines())
-
-
-def wait_until_quiet(limit=900):
-    """Waits (up to `limit` seconds) until no other process keeps a core busy."""
-    deadline, told = time.monotonic() + limit, False
-    while (busy := busy_processes()) and time.monotonic() < deadline:
-        if not told:
-            print(f"  waiting for a quiet machine: {busy}", flush=True)
-            told = True
-        time.sleep(10)
-
-
-def measured(cmd, tries=3):
-    """`run(cmd)` on a quiet machine, again (up to `tries` times in all) when other
-    processes used more than DISTURBED of one core meanwhile."""
-    for _ in range(tries):
-        wait_until_quiet()
-        result = run(cmd)
-        if result["others_cpu"] <= DISTURBED * result["wall"]:
-            break
-        print(f"  disturbed: other processes used {result['others_cpu']:.1f} CPU-s; again", flush=True)
-    return result
 
 
 def json_lines(lines):
@@ -105,6 +84,28 @@ def busy_processes(seconds=1.0):
                   key=lambda item: -item[1])
 
 
+def wait_until_quiet(limit=900):
+    """Waits (up to `limit` seconds) until no other process keeps a core busy."""
+    deadline, told = time.monotonic() + limit, False
+    while (busy := busy_processes()) and time.monotonic() < deadline:
+        if not told:
+            print(f"  waiting for a quiet machine: {busy}", flush=True)
+            told = True
+        time.sleep(10)
+
+
+def measured(cmd, tries=3):
+    """`run(cmd)` on a quiet machine, again (up to `tries` times in all) when other
+    processes used more than DISTURBED of one core meanwhile."""
+    for _ in range(tries):
+        wait_until_quiet()
+        result = run(cmd)
+        if result["others_cpu"] <= DISTURBED * result["wall"]:
+            break
+        print(f"  disturbed: other processes used {result['others_cpu']:.1f} CPU-s; again", flush=True)
+    return result
+
+
 def machine_state():
     return dict(load_average=os.getloadavg(), busy=busy_processes(), time=time.strftime("%Y-%m-%d %H:%M:%S"))
 
@@ -122,7 +123,7 @@ class Bench:
         self.data = json_lines(made["lines"])[-1]
         self.images = sorted(str(p) for p in Path(self.data["infer"]).glob("*.jpg"))
         self.scratch = Path(tempfile.mkdtemp(prefix="runs-", dir=RESULTS))
-        self.runs = []      # every measured run: case, side, repeat, wall, rss_mb, outputs
+        self.runs = []      # every measured run: case, side, repeat, wall, rss_mb, others_cpu, metrics
         self.workers = {}   # the peer's best DataLoader worker count per case, with the trials
 
     def out_dir(self, name):
@@ -132,10 +133,10 @@ class Bench:
 
     # Commands per case and side. Each returns (command, parse(result) -> dict of metrics).
 
-    def graft_recipe(self, cache, epochs=None):
+    def graft_recipe(self, cache):
         out = self.out_dir("graft-recipe")
         cmd = [self.graft, "train", self.data["train"], "--val", self.data["val"], "--model", "resnet18",
-               "--weights", self.data["weights"], "--freeze", "backbone", "--epochs", epochs or self.epochs,
+               "--weights", self.data["weights"], "--freeze", "backbone", "--epochs", self.epochs,
                "--batch-size", 32, "--lr", 0.001, "--optimizer", "sgd", "--threads", THREADS, "--out", out, "--json"]
         if not cache:
             cmd += ["--cache-features", "off"]
@@ -154,10 +155,10 @@ class Bench:
                                    best_val_accuracy=json_lines(r["lines"])[-1]["val_accuracy"],
                                    seconds=json_lines(r["lines"])[-1]["seconds"])
 
-    def graft_finetune(self, epochs=None):
+    def graft_finetune(self):
         out = self.out_dir("graft-finetune")
         cmd = [self.graft, "train", self.data["train"], "--model", "resnet18", "--weights", self.data["weights"],
-               "--freeze", "none", "--augment", "light", "--epochs", epochs or self.finetune_epochs,
+               "--freeze", "none", "--augment", "light", "--epochs", self.finetune_epochs,
                "--batch-size", 32, "--lr", 0.001, "--optimizer", "sgd", "--threads", THREADS, "--out", out, "--json"]
 
         def parse(_):
@@ -318,8 +319,8 @@ class Bench:
             "",
             f"{self.state_before['time']}; {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
             f"{THREADS} threads on both sides; medians of {self.repeats} alternating runs.",
-            f"Machine before: load {self.state_before['load_average'][0]:.2f}, other busy processes: "
-            f"{self.state_before['busy'] or 'none'}; after: load {self.state_after['load_average'][0]:.2f}, "
+            f"Machine at the start: load {self.state_before['load_average'][0]:.2f}, other busy processes: "
+            f"{self.state_before['busy'] or 'none'}; at the end: load {self.state_after['load_average'][0]:.2f}, "
             f"busy: {self.state_after['busy'] or 'none'}. {interference}",
             f"Peer DataLoader workers (fastest of 0, 1, 2): {workers}. Graft: its defaults "
             f"({THREADS} decoding threads, channels-last). FLOPs per 224 px image: {self.flop_per_image / 1e9:.3f} G "
@@ -328,6 +329,15 @@ class Bench:
             "| case | Graft | PyTorch | peer ÷ Graft time (>1: Graft faster) | Graft peak RSS MB | PyTorch peak RSS MB |",
             "|---|---:|---:|---:|---:|---:|",
             *("| " + " | ".join(r) + " |" for r in rows),
+            "",
+            "- 1: both load the same seeded random ResNet-18, so accuracy stays near chance (10 classes); it only "
+            "shows both learn alike. Graft keeps the frozen trunk's BatchNorm in eval mode (its default, which "
+            "lets it cache features); the tutorial's `model.train()` runs it on batch statistics. Graft's wall "
+            "time includes its run folder: model and checkpoint files each epoch, plots and report.",
+            "- 2 and 1: Graft trains channels-last (its default), the peer contiguous (the tutorial's).",
+            "- 3: whole-process wall time, start-up included (`graft predict` vs a Python script importing torch).",
+            "- 4, 5: same input tensors, weights and thread count; median of the timed steps per process.",
+            "- Peak RSS: wait4's ru_maxrss, the largest single process (DataLoader worker processes not added).",
             "",
         ]
         text = "\n".join(lines)

@@ -8,7 +8,7 @@
 # Idempotent: when the venv already imports the pinned versions it prints one line.
 # It reuses ~/.cache/graft/ref-venv (the test-fixture venv, same pins) when that one
 # works; GRAFT_PEER_VENV=/path picks another location (created there if missing).
-# Not for CI: it downloads about 3 GB.
+# Not for CI: it downloads PyTorch and the CUDA wheels it declares (5.5 GB installed).
 set -euo pipefail
 
 CACHE="${GRAFT_CACHE:-$HOME/.cache/graft}"
@@ -32,7 +32,7 @@ if works "$VENV"; then
   exit 0
 fi
 
-echo "graft bench: creating the peer venv in $VENV (torch, torchvision and the CUDA wheels they declare: about 3 GB)"
+echo "graft bench: creating the peer venv in $VENV (torch, torchvision and the CUDA wheels they declare: about 5.5 GB installed)"
 command -v python3 >/dev/null || { echo "graft bench: error: python3 is needed" >&2; exit 1; }
 python3 -m venv "$VENV"
 "$VENV/bin/pip" install -q "${PINS[@]}"
