@@ -13,6 +13,9 @@
 #include <torch/headeronly/version.h>
 
 #include <dlfcn.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <limits.h>
 #include <cstring>
 #include <sstream>
@@ -52,6 +55,15 @@ const char *ct_version(void) {
 }
 
 int ct_set_num_threads(int n) { RET_OK(at::set_num_threads(n);) }
+
+int ct_malloc_keep_freed(int bytes) {
+#if defined(__GLIBC__)
+  return mallopt(M_MMAP_THRESHOLD, bytes) == 1 && mallopt(M_TRIM_THRESHOLD, bytes) == 1;
+#else
+  (void)bytes;
+  return 0;
+#endif
+}
 int ct_get_num_threads(void) { PROTECT(-1, return at::get_num_threads();) }
 
 int ct_cuda_load(void) {

@@ -79,6 +79,19 @@ public struct TensorData: Sendable {
             buffer: buffer, storageRange: 0..<buffer.count, key: "<memory>")
     }
 
+    /// A contiguous tensor whose `shape.product × elementType.byteSize` little-endian bytes
+    /// `fill` writes straight into the new storage (no intermediate copy).
+    public init(elementType: ElementType, shape: [Int],
+                fill: (UnsafeMutableRawBufferPointer) throws -> Void) throws {
+        guard shape.allSatisfy({ $0 >= 0 }), let count = Self.checkedProduct(shape + [elementType.byteSize]) else {
+            throw CheckpointError.invalidInput(detail: "shape \(shape) is not a valid \(elementType) tensor shape")
+        }
+        let buffer = try ByteBuffer(count: count, fill: fill)
+        try self.init(
+            elementType: elementType, shape: shape, strides: Self.contiguousStrides(shape), storageOffset: 0,
+            buffer: buffer, storageRange: 0..<buffer.count, key: "<memory>")
+    }
+
     /// The number of elements, the product of ``shape``.
     public var elementCount: Int { shape.reduce(1, *) }
 

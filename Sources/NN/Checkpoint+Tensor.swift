@@ -49,9 +49,7 @@ extension Tensor {
 
     /// The tensor's values as a checkpoint entry (contiguous, on the CPU).
     public func tensorData() throws -> TensorData {
-        var bytes = [UInt8](repeating: 0, count: count * dtype.byteSize)
-        try bytes.withUnsafeMutableBytes { try copyBytes(to: $0) }
-        return try TensorData(elementType: dtype.elementType, shape: shape, bytes: bytes)
+        try TensorData(elementType: dtype.elementType, shape: shape) { try copyBytes(to: $0) }
     }
 }
 

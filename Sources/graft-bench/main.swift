@@ -165,6 +165,7 @@ do {
     let arguments = CommandLine.arguments.dropFirst()
     guard let command = arguments.first else { throw UsageError(usage) }
     let options = try Options(arguments.dropFirst())
+    Torch.keepFreedMemory()  // as the graft tool does
     Torch.numThreads = try options.int("threads", default: 2)
     switch command {
     case "pipeline": try pipeline(options)

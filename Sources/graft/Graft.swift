@@ -6,6 +6,11 @@ let graftVersion = "0.1.0"
 
 @main
 struct Graft: ParsableCommand {
+    static func main() {
+        Torch.keepFreedMemory()
+        main(nil)
+    }
+
     static var configuration: CommandConfiguration {
         CommandConfiguration(
             commandName: "graft",
