@@ -3,8 +3,12 @@
 From Fashion-MNIST (Debian's dataset-fashion-mnist, /usr/share/datasets/fashion-mnist),
 upscaled to 320x320 RGB JPEG (quality 90), so the Resize(256) of the evaluation
 preprocessing has real work to do:
-  train/<class>/*.jpg, val/<class>/*.jpg   ImageFolder trees (10 classes)
-  infer/*.jpg                              a flat folder for inference (test set)
+  recipe/train/<class>/*.jpg, recipe/val/<class>/*.jpg
+                          the tutorial recipe's ImageFolder trees (10 classes; full size
+                          250 + 150 images, the scale of the tutorial's 244 + 153 ants/bees)
+  finetune/<class>/*.jpg  the fine-tuning case's ImageFolder tree
+  infer/*.jpg             a flat folder for inference (from the test set)
+all disjoint,
 and, shared by both sizes, seeded ResNet-18 weights with a new 10-class fc
 (~/.cache/graft/bench-data/resnet18_seed0.safetensors): ImageNet weights can't be
 downloaded here, and both sides load this same file. Its BatchNorm running statistics
@@ -31,7 +35,10 @@ SOURCE = Path("/usr/share/datasets/fashion-mnist")
 ROOT = Path.home() / ".cache/graft/bench-data"
 CLASSES = ["tshirt_top", "trouser", "pullover", "dress", "coat",
            "sandal", "shirt", "sneaker", "bag", "ankle_boot"]
-SIZES = {"quick": dict(train=20, val=10, infer=200), "full": dict(train=100, val=30, infer=200)}
+# Images per class (recipe_train, recipe_val, finetune) and in all (infer).
+SIZES = {"quick": dict(recipe_train=10, recipe_val=5, finetune=20, infer=200),
+         "full": dict(recipe_train=25, recipe_val=15, finetune=100, infer=500)}
+FOLDERS = {"recipe_train": "recipe/train", "recipe_val": "recipe/val", "finetune": "finetune", "infer": "infer"}
 SIDE, QUALITY = 320, 90
 CALIBRATION = 256  # the last test images, for the BatchNorm statistics
 
@@ -78,9 +85,9 @@ def make_split(size):
     rng = random.Random(0)
     images, labels = read_idx("train-images-idx3-ubyte.gz"), read_idx("train-labels-idx1-ubyte.gz")
     n = SIZES[size]
-    train, val = per_class(labels, [n["train"], n["val"]], rng)
-    write_split(images, labels, train, folder / "train")
-    write_split(images, labels, val, folder / "val")
+    parts = ("recipe_train", "recipe_val", "finetune")
+    for part, picks in zip(parts, per_class(labels, [n[p] for p in parts], rng)):
+        write_split(images, labels, picks, folder / FOLDERS[part])
     test = read_idx("t10k-images-idx3-ubyte.gz")
     for i in rng.sample(range(len(test) - CALIBRATION), n["infer"]):
         save_jpeg(test[i], folder / "infer" / f"{i:05d}.jpg")
@@ -117,13 +124,12 @@ def make_weights():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="20 train + 10 val images per class (else 100 + 30)")
+    parser.add_argument("--quick", action="store_true", help="the quick size (see SIZES)")
     size = "quick" if parser.parse_args().quick else "full"
     folder = make_split(size)
     count = lambda sub: sum(1 for _ in (folder / sub).rglob("*.jpg"))
-    print(json.dumps({"size": size, "train": str(folder / "train"), "val": str(folder / "val"),
-                      "infer": str(folder / "infer"), "weights": str(make_weights()),
-                      "counts": {s: count(s) for s in ("train", "val", "infer")}}))
+    print(json.dumps({"size": size, **{part: str(folder / sub) for part, sub in FOLDERS.items()},
+                      "weights": str(make_weights()), "counts": {part: count(sub) for part, sub in FOLDERS.items()}}))
 
 
 if __name__ == "__main__":
