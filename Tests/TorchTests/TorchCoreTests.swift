@@ -123,6 +123,18 @@ import Testing
         Torch.numThreads = ProcessInfo.processInfo.activeProcessorCount
     }
 
+    #if os(Linux)
+    /// The malloc setting applies on glibc and can be opted out of; its effect (no page faults
+    /// when a large freed buffer is allocated again) is checked through `graft-bench faults`
+    /// in GraftCLITests, on a main thread as in the tool.
+    @Test func keepFreedMemoryAppliesUnlessOptedOut() {
+        setenv("GRAFT_KEEP_FREED_MEMORY", "0", 1)
+        #expect(!Torch.keepFreedMemory())
+        unsetenv("GRAFT_KEEP_FREED_MEMORY")
+        #expect(Torch.keepFreedMemory())
+    }
+    #endif
+
     @Test func opErrorsThrowInsideTheScope() throws {
         let a = Tensor.ones([2, 3]), b = Tensor.ones([4, 5])
         do {
