@@ -6,7 +6,7 @@
 # Sets up the peer venv (bench/setup_peer.sh), builds graft and graft-bench in release
 # mode, then bench/run.py makes the data (bench/make_data.py) and runs every case, Graft
 # and PyTorch alternately. The table is printed and written, with the raw numbers, to
-# ~/.cache/graft/bench-results/. Quick: about 25 minutes on 2 cores; full: about 70 minutes.
+# ~/.cache/graft/bench-results/. Quick: about 22 minutes on 2 cores; full: about 55 minutes.
 # Keep the machine otherwise idle while it runs. Not for CI (it downloads PyTorch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
