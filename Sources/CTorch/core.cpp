@@ -55,6 +55,7 @@ const char *ct_version(void) {
 }
 
 int ct_set_num_threads(int n) { RET_OK(at::set_num_threads(n);) }
+int ct_get_num_threads(void) { PROTECT(-1, return at::get_num_threads();) }
 
 int ct_malloc_keep_freed(int bytes) {
 #if defined(__GLIBC__)
@@ -64,7 +65,6 @@ int ct_malloc_keep_freed(int bytes) {
   return 0;
 #endif
 }
-int ct_get_num_threads(void) { PROTECT(-1, return at::get_num_threads();) }
 
 int ct_cuda_load(void) {
   PROTECT(-1, {

@@ -48,15 +48,7 @@ final class ByteBuffer: @unchecked Sendable {
 
     /// Copies `bytes` into memory this buffer owns.
     convenience init(copying bytes: some Collection<UInt8>) {
-        let count = bytes.count
-        let memory = UnsafeMutableRawBufferPointer.allocate(byteCount: max(count, 1), alignment: 64)
-        // One memcpy for arrays and other contiguous collections; the element-wise copy is
-        // about 100 times slower and made saving a ResNet-18 checkpoint take seconds.
-        let copied = bytes.withContiguousStorageIfAvailable { source in
-            memory.copyMemory(from: UnsafeRawBufferPointer(source))
-        }
-        if copied == nil { _ = memory.initializeMemory(as: UInt8.self, from: bytes) }
-        self.init(name: "<memory>", base: UnsafeRawPointer(memory.baseAddress!), count: count, isMapped: false)
+        self.init(count: bytes.count) { $0.copyBytes(from: bytes) }
     }
 
     /// `count` bytes of memory this buffer owns, written by `fill` (which must write them all).

@@ -73,10 +73,7 @@ public struct TensorData: Sendable {
             throw CheckpointError.invalidInput(
                 detail: "\(bytes.count) bytes do not hold a \(elementType) tensor of shape \(shape)")
         }
-        let buffer = ByteBuffer(copying: bytes)
-        try self.init(
-            elementType: elementType, shape: shape, strides: Self.contiguousStrides(shape), storageOffset: 0,
-            buffer: buffer, storageRange: 0..<buffer.count, key: "<memory>")
+        try self.init(elementType: elementType, shape: shape) { $0.copyBytes(from: bytes) }
     }
 
     /// A contiguous tensor whose `shape.product × elementType.byteSize` little-endian bytes

@@ -68,15 +68,13 @@ public struct TrainingSession {
         let evalTransform = EvalPreprocessing(preprocessing).transform
         let trainTransform = Self.trainTransform(recipe.augment, preprocessing)
         let format: MemoryFormat = recipe.channelsLast ? .channelsLast : .contiguous
-        let trainLoader = DataLoader(train, transform: trainTransform, batchSize: recipe.batchSize, shuffle: true,
-                                     seed: recipe.seed, workers: workers, badFiles: badFiles, memoryFormat: format)
-        let cacheLoader = trainTransform.isRandom ? nil
-            : DataLoader(train, transform: evalTransform, batchSize: recipe.batchSize, seed: recipe.seed,
-                         workers: workers, badFiles: badFiles, memoryFormat: format)
-        let valLoader = validation.map {
-            DataLoader($0, transform: evalTransform, batchSize: recipe.batchSize, seed: recipe.seed, workers: workers,
-                       badFiles: badFiles, memoryFormat: format)
+        func loader(_ data: any Dataset, _ transform: any ImageTransform, shuffle: Bool = false) -> DataLoader {
+            DataLoader(data, transform: transform, batchSize: recipe.batchSize, shuffle: shuffle, seed: recipe.seed,
+                       workers: workers, badFiles: badFiles, memoryFormat: format)
         }
+        let trainLoader = loader(train, trainTransform, shuffle: true)
+        let cacheLoader = trainTransform.isRandom ? nil : loader(train, evalTransform)
+        let valLoader = validation.map { loader($0, evalTransform) }
         var card = ModelCard(architecture: loaded.architecture, classes: train.classes, preprocessing: preprocessing)
         card.sourceWeights = loaded.sourceFile?.lastPathComponent
         card.sourceSHA256 = loaded.sourceSHA256
@@ -87,9 +85,7 @@ public struct TrainingSession {
                               device: device)
         trainer.onEvent = onEvent
         if let augment = recipe.fineTuneAugment, augment != recipe.augment, recipe.fineTuneEpochs > 0 {
-            trainer.fineTuneTrain = DataLoader(train, transform: Self.trainTransform(augment, preprocessing),
-                                               batchSize: recipe.batchSize, shuffle: true, seed: recipe.seed,
-                                               workers: workers, badFiles: badFiles, memoryFormat: format)
+            trainer.fineTuneTrain = loader(train, Self.trainTransform(augment, preprocessing), shuffle: true)
         }
         if let cancellation { trainer.externalCancellation = cancellation }
         try writeJSON(recipe, to: runDirectory.appendingPathComponent("recipe.json"))
