@@ -5,7 +5,7 @@
 //   graft-bench pipeline FOLDER [--workers 1,2] [--batch-size 32] [--passes 5] [--threads 2]
 //   graft-bench engine --weights resnet18.safetensors [--warmup 2] [--steps 5]
 //                      [--sgemm-size 2048] [--gflop-per-image 3.628] [--threads 2]
-//   graft-bench faults       page faults of re-allocating a freed 100 MB buffer (a test uses it)
+//   graft-bench faults       page faults and peak memory of re-allocating a freed 100 MB buffer (a test uses it)
 import Foundation
 import ImageData
 import NN
@@ -157,26 +157,29 @@ func engine(_ options: Options) throws {
     try emit(["case": "sgemm", "size": n, "ms": ms, "gflop_per_s": 2 * pow(Double(n), 3) / ms / 1e6])
 }
 
-/// The minor page faults of allocating, filling and freeing the same 100 MB buffer ten
-/// times on the main thread (after one untimed time), the size of a ResNet-18 activation at
-/// batch 32: `GRAFT_KEEP_FREED_MEMORY=0` shows glibc's default (a fresh mmap every time).
-func faults() throws {
-    func minorFaults() -> Int {
+/// The minor page faults and peak memory of allocating, filling and freeing the same 100 MB
+/// buffer `--times` times (10) on the main thread (after one untimed time), the size of a
+/// ResNet-18 activation at batch 32: `GRAFT_KEEP_FREED_MEMORY=0` shows glibc's default (a
+/// fresh mmap every time).
+func faults(_ options: Options) throws {
+    func usage() -> rusage {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
-        return usage.ru_minflt
+        return usage
     }
+    let times = try options.int("times", default: 10)
     let elements = 25 << 20  // 100 MB of Float
     _ = Tensor.ones([elements])
-    let before = minorFaults()
-    for _ in 0..<10 { _ = Tensor.ones([elements]) }
-    try emit(["case": "faults", "minor_faults": minorFaults() - before, "pages": 10 * elements * 4 / 4096])
+    let before = usage().ru_minflt
+    for _ in 0..<times { _ = Tensor.ones([elements]) }
+    try emit(["case": "faults", "minor_faults": usage().ru_minflt - before, "pages": times * elements * 4 / 4096,
+              "max_rss_mb": usage().ru_maxrss / 1024])
 }
 
 let usage = """
     usage: graft-bench pipeline FOLDER [--workers 1,2] [--batch-size 32] [--passes 5] [--threads 2]
            graft-bench engine --weights FILE [--warmup 2] [--steps 5] [--sgemm-size 2048] [--gflop-per-image 3.628] [--threads 2]
-           graft-bench faults
+           graft-bench faults [--times 10]
     """
 
 do {
@@ -188,7 +191,7 @@ do {
     switch command {
     case "pipeline": try pipeline(options)
     case "engine": try engine(options)
-    case "faults": try faults()
+    case "faults": try faults(options)
     default: throw UsageError(usage)
     }
 } catch {

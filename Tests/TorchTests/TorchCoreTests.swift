@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import CTorch
 @testable import Torch
 
 @Suite struct TorchCoreTests {
@@ -132,6 +133,16 @@ import Testing
         #expect(!Torch.keepFreedMemory())
         unsetenv("GRAFT_KEEP_FREED_MEMORY")
         #expect(Torch.keepFreedMemory())
+        // From here on this process allocates through the reusing allocator: storage is
+        // aligned as libtorch's own (64 bytes, what its vectorised kernels assume), holds
+        // what is written, and empty tensors work.
+        for count in [1, 3, 17, 1000, 1 << 20, 25 << 20] {
+            let t = Tensor.full([count], 2)
+            #expect(Int(bitPattern: ct_data_ptr(t.handle)) % 64 == 0, "\(count) elements")
+            #expect(t.sum(dtype: .float64).item(Double.self) == Double(2 * count))
+        }
+        #expect(Tensor.zeros([0, 4]).shape == [0, 4])
+        #expect((Tensor.ones([0]) + 1).count == 0)
     }
     #endif
 

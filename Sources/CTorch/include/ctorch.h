@@ -36,7 +36,8 @@ void ct_clear_error(void);
 const char *ct_version(void);            // "2.15.0"
 int ct_set_num_threads(int n);
 int ct_get_num_threads(void);
-/// glibc's mallopt(M_MMAP_THRESHOLD and M_TRIM_THRESHOLD, bytes); 1 on success, 0 elsewhere.
+/// glibc's mallopt(M_MMAP_THRESHOLD and M_TRIM_THRESHOLD, bytes), and a CPU allocator
+/// that reuses freed blocks (malloc, aligned by hand); 1 on success, 0 elsewhere.
 int ct_malloc_keep_freed(int bytes);
 int ct_cuda_load(void);                  // dlopen libtorch_cuda.so beside libtorch_cpu.so
 bool ct_cuda_is_available(void);
