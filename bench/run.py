@@ -341,7 +341,7 @@ class Bench:
             "- 2 and 1: Graft trains channels-last (its default), the peer contiguous (the tutorial's).",
             "- 3: whole-process wall time, start-up included (`graft predict` vs a Python script importing torch).",
             "- 4, 5: same input tensors, weights and thread count; median of the timed steps per process. "
-            "Graft's tool and graft-bench set glibc's malloc to keep freed memory (`Torch.keepFreedMemory()`); "
+            "Graft's tool and graft-bench keep freed CPU memory for exact reuse (`Torch.keepFreedMemory()`: mallopt plus a malloc-based libtorch CPU allocator); "
             "the peer runs with Python's defaults.",
             "- Peak RSS: wait4's ru_maxrss, the largest single process (DataLoader worker processes not added).",
             "",
