@@ -49,8 +49,8 @@ struct ReusingCPUAllocator final : c10::Allocator {
   c10::DataPtr allocate(size_t n) override {
     c10::Device cpu(c10::DeviceType::CPU);
     if (n == 0) return {nullptr, nullptr, &free_aligned, cpu};
-    void *base = std::malloc(n + alignment + sizeof(void *));
-    if (base == nullptr) TORCH_CHECK_WITH(OutOfMemoryError, false, "CPU: failed to allocate ", n, " bytes");
+    void *base = n <= SIZE_MAX - alignment - sizeof(void *) ? std::malloc(n + alignment + sizeof(void *)) : nullptr;
+    TORCH_CHECK_WITH(OutOfMemoryError, base != nullptr, "CPU: failed to allocate ", n, " bytes");
     auto start = reinterpret_cast<uintptr_t>(base) + sizeof(void *);
     auto data = reinterpret_cast<void **>((start + alignment - 1) & ~(alignment - 1));
     data[-1] = base;

@@ -3,7 +3,8 @@ import Testing
 import CTorch
 @testable import Torch
 
-@Suite struct TorchCoreTests {
+/// Serialized: the resident-memory test must not see the allocator test's 100 MB tensor.
+@Suite(.serialized) struct TorchCoreTests {
     @Test func dtypeRawValuesAreLibtorchs() {
         let names: [DType: String] = [
             .uint8: "Byte", .int8: "Char", .int16: "Short", .int32: "Int", .int64: "Long", .float16: "Half",
@@ -143,6 +144,15 @@ import CTorch
         }
         #expect(Tensor.zeros([0, 4]).shape == [0, 4])
         #expect((Tensor.ones([0]) + 1).count == 0)
+        // More than any machine has: an error that says so, not a crash.
+        do {
+            _ = try withTorchErrors { Tensor.zeros([1 << 42]) }
+            Issue.record("expected an error")
+        } catch let error as TorchError {
+            #expect(error.message.contains("failed to allocate"), "\(error.message)")
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
     }
     #endif
 
