@@ -162,7 +162,7 @@ func engine(_ options: Options) throws {
 /// ResNet-18 activation at batch 32: `GRAFT_KEEP_FREED_MEMORY=0` shows glibc's default (a
 /// fresh mmap every time).
 func faults(_ options: Options) throws {
-    func usage() -> rusage {
+    func resourceUsage() -> rusage {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         return usage
@@ -170,10 +170,10 @@ func faults(_ options: Options) throws {
     let times = try options.int("times", default: 10)
     let elements = 25 << 20  // 100 MB of Float
     _ = Tensor.ones([elements])
-    let before = usage().ru_minflt
+    let before = resourceUsage().ru_minflt
     for _ in 0..<times { _ = Tensor.ones([elements]) }
-    try emit(["case": "faults", "minor_faults": usage().ru_minflt - before, "pages": times * elements * 4 / 4096,
-              "max_rss_mb": usage().ru_maxrss / 1024])
+    try emit(["case": "faults", "minor_faults": resourceUsage().ru_minflt - before, "pages": times * elements * 4 / 4096,
+              "max_rss_mb": resourceUsage().ru_maxrss / 1024])
 }
 
 let usage = """
