@@ -20,19 +20,26 @@ let runpath: [LinkerSetting] = [.unsafeFlags(["-Xlinker", "-rpath", "-Xlinker", 
 let package = Package(
     name: "Graft",
     products: [
+        // `import Graft` gives every public module below.
+        .library(name: "Graft", targets: ["Graft"]),
         .library(name: "Torch", targets: ["Torch"]),
         .library(name: "Checkpoints", targets: ["Checkpoints"]),
         .library(name: "NN", targets: ["NN"]),
+        .library(name: "Optimizers", targets: ["Optimizers"]),
         .library(name: "Vision", targets: ["Vision"]),
         .library(name: "ImageCodecs", targets: ["ImageCodecs"]),
         .library(name: "ImageData", targets: ["ImageData"]),
+        .library(name: "Pretrained", targets: ["Pretrained"]),
         .library(name: "Transfer", targets: ["Transfer"]),
-        .executable(name: "graft", targets: ["graft"]),
+        .library(name: "Reports", targets: ["Reports"]),
+        .executable(name: "graft", targets: ["GraftCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
+        // The tensor core: a C ABI over libtorch (every exception caught), and Tensor, ops,
+        // autograd, RNG, devices. Linux-only pieces sit behind Torch's Platform seam.
         .systemLibrary(name: "CLibTorch", pkgConfig: "graft-libtorch"),
         .target(
             name: "CTorch",
@@ -41,37 +48,56 @@ let package = Package(
             linkerSettings: [.linkedLibrary("dl")]
         ),
         .target(name: "Torch", dependencies: ["CTorch"]),
+        // safetensors and PyTorch .pth, pure Swift (no libtorch).
         .target(name: "Checkpoints"),
+        // Modules, layers, losses, state dicts.
         .target(name: "NN", dependencies: ["Torch", "Checkpoints"]),
-        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
-        .target(name: "Vision", dependencies: ["NN", "COpenSSL"]),
+        // Optimizers and learning-rate schedules (torch.optim), over NN's parameters.
+        .target(name: "Optimizers", dependencies: ["Torch", "NN"]),
+        // The architectures of the model zoo (torchvision names and keys), nothing else.
+        .target(name: "Vision", dependencies: ["NN"]),
+        // Image file codecs: JPEG and PNG decoding (libjpeg-turbo, libpng), PNG encoding (zlib).
         .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
-        .target(name: "CImageShim", dependencies: ["CJPEG", "CPNG"]),
-        .target(name: "ImageCodecs", dependencies: ["CImageShim", "CJPEG"]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "CImageShim", dependencies: ["CJPEG", "CPNG"]),
+        .target(name: "ImageCodecs", dependencies: ["CImageShim", "CJPEG", "CZlib"]),
+        // Datasets, transforms, Preprocessing, the loader and the dataset audit.
         .target(name: "ImageData", dependencies: ["Torch", "ImageCodecs", "CZlib"]),
-        .target(name: "Transfer", dependencies: ["NN", "Vision", "ImageData", "Checkpoints", "CZlib"]),
+        // The weights store: catalogues (torchvision's, EfficientNet-Lite's), cache lookup,
+        // download and SHA-256.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .target(name: "Pretrained", dependencies: ["ImageData", "COpenSSL"]),
+        // The training core: recipes, freezing, the trainer and its callbacks, model files,
+        // checkpoints, evaluation and inference.
+        .target(name: "Transfer", dependencies: ["NN", "Optimizers", "Vision", "Pretrained", "ImageData", "Checkpoints"]),
+        // Run reports: bitmap font, canvas, plots, the HTML page, the run folder's files.
+        .target(name: "Reports", dependencies: ["Transfer", "ImageData", "ImageCodecs"]),
+        // The umbrella: re-exports the public modules.
+        .target(
+            name: "Graft",
+            dependencies: ["Torch", "Checkpoints", "NN", "Optimizers", "Vision", "ImageCodecs", "ImageData",
+                           "Pretrained", "Transfer", "Reports"]
+        ),
+        // The command-line tool: parses and prints, nothing else.
         .executableTarget(
-            name: "graft",
-            dependencies: [
-                "Torch", "Checkpoints", "NN", "Vision", "ImageData", "ImageCodecs", "Transfer",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
+            name: "GraftCLI",
+            dependencies: ["Graft", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             linkerSettings: runpath
         ),
-        .executableTarget(
-            name: "graft-bench",
-            dependencies: ["Torch", "NN", "Vision", "ImageData", "Transfer"],
-            linkerSettings: runpath
-        ),
+        .executableTarget(name: "graft-bench", dependencies: ["Graft"], linkerSettings: runpath),
         .testTarget(name: "TorchTests", dependencies: ["Torch"], exclude: ["Fixtures"], linkerSettings: runpath),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints"], exclude: ["Fixtures"]),
         .testTarget(name: "ImageCodecsTests", dependencies: ["ImageCodecs"], exclude: ["Fixtures"]),
         .testTarget(name: "NNTests", dependencies: ["NN"], linkerSettings: runpath),
-        .testTarget(name: "VisionTests", dependencies: ["Vision"], exclude: ["Fixtures"], linkerSettings: runpath),
-        .testTarget(name: "GraftCLITests", dependencies: ["Transfer", "graft"], linkerSettings: runpath),
-        .testTarget(name: "TransferTests", dependencies: ["Transfer", "NN", "Vision", "ImageData", "ImageCodecs"], exclude: ["Fixtures"], linkerSettings: runpath),
+        .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "Checkpoints"], exclude: ["Fixtures"],
+                    linkerSettings: runpath),
+        .testTarget(name: "VisionTests", dependencies: ["Vision", "Pretrained"], exclude: ["Fixtures"],
+                    linkerSettings: runpath),
+        .testTarget(name: "PretrainedTests", dependencies: ["Pretrained", "Vision"], linkerSettings: runpath),
+        .testTarget(name: "GraftCLITests", dependencies: ["Graft", "GraftCLI"], linkerSettings: runpath),
+        .testTarget(name: "TransferTests", dependencies: ["Graft"], exclude: ["Fixtures"], linkerSettings: runpath),
+        .testTarget(name: "ReportsTests", dependencies: ["Graft"], linkerSettings: runpath),
         .testTarget(name: "ImageDataTests", dependencies: ["ImageData", "NN"], exclude: ["Fixtures"], linkerSettings: runpath),
         .testTarget(name: "DatasetTests", dependencies: ["ImageData"], exclude: ["Fixtures"], linkerSettings: runpath),
     ],

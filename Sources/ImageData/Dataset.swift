@@ -1,3 +1,4 @@
+import Foundation
 import Torch
 
 /// A labelled image collection, indexed `0..<count`.
@@ -55,4 +56,14 @@ func codePointSorted(_ names: some Sequence<String>) -> [String] {
 func firstDuplicate(_ names: [String]) -> String? {
     var seen = Set<[UInt8]>()
     return names.first { !seen.insert(Array($0.utf8)).inserted }
+}
+
+/// Image files without labels (every label 0, one class "?"): what `predict` classifies.
+public struct ImageFiles: Dataset {
+    public let paths: [String]
+    public init(paths: [String]) { self.paths = paths }
+    public var classes: [String] { ["?"] }
+    public var labels: [Int] { Array(repeating: 0, count: paths.count) }
+    public func image(at index: Int) throws -> Tensor { try loadImage(URL(fileURLWithPath: paths[index])) }
+    public func source(at index: Int) -> String { paths[index] }
 }

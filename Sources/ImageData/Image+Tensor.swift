@@ -28,3 +28,17 @@ extension DecodedImage {
 public func loadImage(_ url: URL, options: DecodeOptions = DecodeOptions()) throws(ImageDecodeError) -> Tensor {
     Tensor(try ImageDecoder.decode(contentsOf: url, options: options))
 }
+
+extension PNG {
+    /// Encodes a CHW `uint8` image tensor with 1 (gray) or 3 (RGB) channels, on any device;
+    /// gray is written as RGB.
+    public static func encode(_ image: Tensor) throws(PNGError) -> Data {
+        let shape = image.shape
+        guard shape.count == 3, [1, 3].contains(shape[0]), image.dtype == .uint8 else {
+            throw .notAnImage(shape: shape, dtype: "\(image.dtype)")
+        }
+        let rgb = shape[0] == 3 ? image : image.expand([3, shape[1], shape[2]])
+        let pixels = rgb.to(.cpu).permute([1, 2, 0]).contiguous().toArray(UInt8.self)
+        return try encode(rgb: pixels, width: shape[2], height: shape[1])
+    }
+}

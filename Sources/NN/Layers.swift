@@ -45,7 +45,7 @@ public final class Conv2d: Module {
 ///
 /// In training mode it normalises with batch statistics and updates the running
 /// ones (`momentum` nil = cumulative average by `num_batches_tracked`); in eval
-/// mode it uses the running statistics. ``statisticsFrozen`` keeps it in eval mode
+/// mode it uses the running statistics. ``Module/frozenInEval`` keeps it in eval mode
 /// whatever `train()` says: Graft's BatchNorm policy for frozen trunks.
 public final class BatchNorm2d: Module {
     @Parameter public var weight: Tensor
@@ -56,11 +56,6 @@ public final class BatchNorm2d: Module {
     public let eps: Double
     /// The running-statistics update factor (nil: cumulative average). Settable, as in PyTorch.
     public var momentum: Double?
-    /// When true, the layer stays in eval mode (running statistics fixed) through `train()`.
-    public var statisticsFrozen: Bool {
-        get { frozenInEval }
-        set { frozenInEval = newValue }
-    }
 
     public init(_ numFeatures: Int, eps: Double = 1e-5, momentum: Double? = 0.1) {
         self.weight = Tensor.ones([numFeatures])

@@ -215,3 +215,11 @@ protocol OptionalModule { var module: Module? { get } }
 extension Optional: OptionalModule {
     var module: Module? { if case .some(let m) = self { m as? Module } else { nil } }
 }
+
+extension Module {
+    /// Whether state-dict `key` is the module path `path` or lies below it: `fc` covers
+    /// `fc.weight` and `fc.1.bias`, not `fc2.weight`.
+    public static func key(_ key: String, isUnder path: String) -> Bool {
+        key == path || key.hasPrefix(path + ".")
+    }
+}

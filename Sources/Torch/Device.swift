@@ -48,6 +48,23 @@ public enum Device: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
+extension Device: Codable {
+    /// Encoded as its description (`cpu`, `cuda:1`).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let device = Device(text) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a device: \(text)")
+        }
+        self = device
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
 /// CUDA support: libtorch_cuda.so ships in the same wheel and is loaded on first
 /// use, so one binary serves CPU-only and GPU machines.
 public enum CUDA {

@@ -52,6 +52,17 @@ public enum Torch {
     public static func manualSeed(_ seed: UInt64) {
         opStatus(ct_manual_seed(seed), "manual_seed")
     }
+
+    /// Runs `body` with libtorch's default CPU generator seeded with `seed`, then puts the
+    /// generator's previous state back. What draws from the default generator inside
+    /// (layer initialisation, dropout, stochastic depth) is then fixed by `seed` alone, and
+    /// the caller's random stream is left as it was.
+    public static func withManualSeed<T>(_ seed: UInt64, _ body: () throws -> T) rethrows -> T {
+        let saved = Generator.global.state
+        manualSeed(seed)
+        defer { try? Generator.global.setState(saved) }
+        return try body()
+    }
 }
 
 /// A random-number generator, as `torch.Generator`. Pass one to creation and

@@ -1,4 +1,5 @@
 import NN
+import Optimizers
 import Torch
 import Vision
 
@@ -52,40 +53,22 @@ public struct FreezeSummary: Sendable, Codable {
 }
 
 extension ImageClassifier {
-    /// The keys of the head: the classifier and, for Inception, its auxiliary classifier.
-    public var headPrefixes: [String] {
-        var prefixes = [classifierKey]
-        if self is InceptionV3 { prefixes.append("AuxLogits") }
-        return prefixes
-    }
-
-    func isHead(_ key: String) -> Bool {
-        headPrefixes.contains { key == $0 || key.hasPrefix($0 + ".") }
-    }
-
-    /// Freezes per `spec` and applies `batchNorm` to BatchNorm layers in the frozen part.
+    /// Freezes per `spec` and sets every BatchNorm layer's mode: `batchNorm` for those in
+    /// the frozen part, `trainableBatchNorm` for the others (`train`: batch statistics in
+    /// training mode; `frozen` and `affine-only`: eval mode, running statistics fixed). With
+    /// `batchNormMomentum`, every BatchNorm layer's momentum is set too. This is the one
+    /// place a recipe's BatchNorm settings reach the layers.
+    ///
     /// Modules whose parameters are all frozen are kept in eval mode (dropout and
     /// stochastic depth off) through later `train()` calls, as Keras does for
     /// non-trainable layers; that is what makes cached features equal to running the trunk.
     @discardableResult
-    public func applyFreeze(_ spec: FreezeSpec, batchNorm: BatchNormPolicy = .frozen) throws -> FreezeSummary {
+    public func applyFreeze(_ spec: FreezeSpec, batchNorm: BatchNormPolicy = .frozen,
+                            trainableBatchNorm: BatchNormPolicy = .train,
+                            batchNormMomentum: Double? = nil) throws -> FreezeSummary {
+        let frozenKeys = try frozenKeyPredicate(spec)
         unfreeze()
         for (_, m) in namedModules() { m.frozenInEval = false }
-        let frozenKeys: (String) -> Bool
-        switch spec {
-        case .none:
-            frozenKeys = { _ in false }
-        case .backbone:
-            frozenKeys = { !self.isHead($0) }
-        case .upTo(let layer):
-            guard module(at: layer) != nil else { throw FreezeError.unknownLayer(layer, available: topLevelKeys) }
-            let keys = stateDict().map(\.key)
-            guard let last = keys.lastIndex(where: { $0.hasPrefix(layer + ".") }) else {
-                throw FreezeError.unknownLayer(layer, available: topLevelKeys)
-            }
-            let frozen = Set(keys[...last])
-            frozenKeys = { frozen.contains($0) && !self.isHead($0) }
-        }
         freeze(where: frozenKeys)
         // A module is in the frozen part when every parameter under it is frozen; a
         // module without parameters (activation, dropout, stochastic depth) follows its parent.
@@ -96,18 +79,11 @@ extension ImageClassifier {
             let parent = path.split(separator: ".").dropLast().joined(separator: ".")
             let frozen = params.isEmpty ? (frozenPath[parent] ?? false) : params.allSatisfy { !$0.parameter.requiresGrad }
             frozenPath[path] = frozen
-            guard frozen else { continue }
-            frozenModules += 1
+            if frozen { frozenModules += 1 }
             if let bn = m as? BatchNorm2d {
-                switch batchNorm {
-                case .frozen: bn.frozenInEval = true
-                case .train: break
-                case .affineOnly:
-                    bn.frozenInEval = true
-                    bn.$weight.requiresGrad = true
-                    bn.$bias.requiresGrad = true
-                }
-            } else {
+                if let batchNormMomentum { bn.momentum = batchNormMomentum }
+                apply(frozen ? batchNorm : trainableBatchNorm, to: bn)
+            } else if frozen {
                 m.frozenInEval = true
             }
         }
@@ -117,12 +93,51 @@ extension ImageClassifier {
                              frozenModules: frozenModules)
     }
 
+    /// Which keys `spec` freezes; the head never is. Checks a layer name first.
+    func frozenKeyPredicate(_ spec: FreezeSpec) throws -> (String) -> Bool {
+        switch spec {
+        case .none:
+            return { _ in false }
+        case .backbone:
+            return { !self.isHead($0) }
+        case .upTo(let layer):
+            let keys = stateDict().map(\.key)
+            guard module(at: layer) != nil, !isHead(layer),
+                  let last = keys.lastIndex(where: { Module.key($0, isUnder: layer) }) else {
+                throw FreezeError.unknownLayer(layer, available: freezableLayers)
+            }
+            let frozen = Set(keys[...last])
+            return { frozen.contains($0) && !self.isHead($0) }
+        }
+    }
+
+    /// A BatchNorm layer's mode under `policy`.
+    func apply(_ policy: BatchNormPolicy, to bn: BatchNorm2d) {
+        switch policy {
+        case .frozen:
+            bn.frozenInEval = true
+        case .train:
+            break
+        case .affineOnly:
+            bn.frozenInEval = true
+            bn.$weight.requiresGrad = true
+            bn.$bias.requiresGrad = true
+        }
+    }
+
     /// Whether the trunk (everything but the head) has no trainable parameter.
     public var isTrunkFrozen: Bool {
         namedParameters().allSatisfy { isHead($0.key) || !$0.parameter.requiresGrad }
     }
 
-    var topLevelKeys: [String] { children().map(\.key) }
+    /// The top-level layers that hold parameters and are not the head: the names
+    /// `--freeze` takes (a deeper dotted path works too).
+    public var freezableLayers: [String] {
+        children().filter { !isHead($0.key) && !$0.module.namedParameters().isEmpty }.map(\.key)
+    }
+
+    /// Checks `spec` against this model's layers without changing anything.
+    public func validate(_ spec: FreezeSpec) throws { _ = try frozenKeyPredicate(spec) }
 }
 
 public enum FreezeError: Error, CustomStringConvertible {
@@ -130,8 +145,8 @@ public enum FreezeError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .unknownLayer(let layer, let available):
-            "--freeze \(layer): no such layer with parameters; use backbone, none, or one of "
-                + available.joined(separator: ", ") + " (or a deeper dotted path such as layer3.1)"
+            "no layer '\(layer)' with parameters outside the head; freeze the backbone, nothing, or up to one of "
+                + available.joined(separator: ", ") + " (or a deeper dotted path below one of them)"
         }
     }
 }

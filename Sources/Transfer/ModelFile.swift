@@ -1,6 +1,9 @@
 import Checkpoints
 import Foundation
+import ImageData
 import NN
+import Pretrained
+import Optimizers
 import Torch
 import Vision
 
@@ -20,7 +23,7 @@ public struct ModelCard: Codable, Sendable, Equatable {
     public var recipe: Recipe?
     /// Final metrics by name (`val_accuracy`, `val_loss`, `best_epoch`, ...).
     public var metrics: [String: Double] = [:]
-    public var graftVersion: String = Graft.version
+    public var graftVersion: String = GraftInfo.version
     public var libtorchVersion: String = Torch.version
     public var created: String = ISO8601DateFormatter().string(from: Date())
 
@@ -32,7 +35,7 @@ public struct ModelCard: Codable, Sendable, Equatable {
 }
 
 /// Graft's own version, written into model files.
-public enum Graft {
+public enum GraftInfo {
     public static let version = "0.1.0"
 }
 

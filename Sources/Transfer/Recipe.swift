@@ -1,4 +1,5 @@
 import Foundation
+import Torch
 
 /// Everything that defines a training run; saved in the model file and the run
 /// folder, so a run can be repeated or resumed exactly.
@@ -15,14 +16,15 @@ public struct Recipe: Codable, Sendable, Equatable {
     }
 
     public var model: String
-    /// `imagenet`, a file path, or `none` (random initialisation).
-    public var weights: String = "imagenet"
+    /// The catalogue's pretrained weights, a file, or none (random initialisation).
+    public var weights: WeightsSource = .pretrained
     public var freeze: FreezeSpec = .backbone
+    /// BatchNorm in the frozen part of the network.
     public var batchNorm: BatchNormPolicy = .frozen
     /// BatchNorm once everything is unfrozen: `train` (batch statistics, as `model.train()`)
-    /// or `frozen` (ImageNet running statistics kept, eval mode; steadier on small datasets).
-    public var fineTuneBatchNorm: FineTuneBatchNorm = .train
-    public enum FineTuneBatchNorm: String, Codable, Sendable, CaseIterable { case train, frozen }
+    /// or `frozen` (the pretrained running statistics kept, eval mode; steadier on small
+    /// datasets). `affine-only` is `frozen` here, since every affine parameter trains anyway.
+    public var fineTuneBatchNorm: BatchNormPolicy = .train
     /// Epochs of the first phase (head only when the trunk is frozen).
     public var epochs: Int = 5
     /// Epochs after unfreezing everything (fastai's `fine_tune`); 0 = no second phase.
@@ -55,10 +57,47 @@ public struct Recipe: Codable, Sendable, Equatable {
     public var bestMetric: BestMetric = .valAccuracy
     public var channelsLast: Bool = true
     public var seed: UInt64 = 0
-    public var device: String = "cpu"
+    public var device: Device = .cpu
 
     public init(model: String) { self.model = model }
 
     /// The whole run's epoch count.
     public var totalEpochs: Int { epochs + fineTuneEpochs }
+}
+
+/// Where a model's starting weights come from. Stored as one string: `imagenet`, `none`
+/// or the file's path.
+public enum WeightsSource: Codable, Sendable, Hashable, CustomStringConvertible {
+    /// The catalogue's default pretrained weights for the architecture (`imagenet`).
+    case pretrained
+    /// Random initialisation, the architecture's reference init (`none`).
+    case none
+    /// A weights file: a Graft model, or a plain `.pth` / `.safetensors` state dict.
+    case file(String)
+
+    /// Parses `imagenet`, `none`, or a path.
+    public init(_ text: String) {
+        switch text {
+        case "imagenet": self = .pretrained
+        case "none": self = .none
+        default: self = .file(text)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .pretrained: "imagenet"
+        case .none: "none"
+        case .file(let path): path
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        self.init(try decoder.singleValueContainer().decode(String.self))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import ImageData
 import NN
+import Optimizers
 import Torch
 import Vision
 
@@ -20,6 +21,39 @@ public protocol BatchProvider {
 
 extension DataLoader: BatchProvider {
     public var sampleLabels: [Int] { dataset.labels }
+}
+
+/// Batches from tensors in memory, ordered like ``DataLoader``: in dataset order, or
+/// shuffled by a `randperm` seeded by (seed, epoch).
+public struct TensorBatches: BatchProvider {
+    /// N×C×H×W.
+    public let images: Tensor
+    public let labels: [Int]
+    public let batchSize: Int
+    public var shuffle: Bool
+    public var seed: UInt64
+    public var dropLast: Bool { false }
+    public var sampleLabels: [Int] { labels }
+
+    public init(images: Tensor, labels: [Int], batchSize: Int, shuffle: Bool = false, seed: UInt64 = 0) {
+        precondition(images.size(0) == labels.count, "TensorBatches: \(images.size(0)) images, \(labels.count) labels")
+        (self.images, self.labels, self.batchSize, self.shuffle, self.seed) = (images, labels, batchSize, shuffle, seed)
+    }
+
+    public func indices(epoch: Int) -> [Int] {
+        shuffle ? Tensor.randperm(labels.count, generator: Generator(seed: mixSeed(seed, UInt64(epoch)))).toArray(Int.self)
+                : Array(labels.indices)
+    }
+
+    public func forEachBatch(epoch: Int, _ body: (Batch) throws -> Void) throws {
+        let order = indices(epoch: epoch)
+        for start in stride(from: 0, to: order.count, by: batchSize) {
+            let ids = Array(order[start..<min(start + batchSize, order.count)])
+            let index = Tensor(ids.map(Int64.init))
+            try body(Batch(images: images.indexSelect(dim: 0, index: index),
+                           labels: Tensor(ids.map { Int64(labels[$0]) }), indices: ids))
+        }
+    }
 }
 
 /// The phase of a run.
@@ -94,7 +128,8 @@ public struct TrainingResult: Sendable {
 /// let result = try trainer.fit()
 /// ```
 ///
-/// Determinism: each epoch reseeds libtorch's global generator from (seed, epoch), and the
+/// Determinism: each epoch runs with libtorch's default generator seeded from (seed, epoch)
+/// and restored after it (``Torch/withManualSeed(_:_:)``), and the
 /// loaders derive their order and per-sample randomness from (seed, epoch, index), so an
 /// interrupted run resumed from its last checkpoint ends with the same weights as an
 /// uninterrupted one.
@@ -113,11 +148,17 @@ public final class Trainer {
     public let device: Device
     /// Extra card fields for the saved model (source weights, preprocessing).
     public var card: ModelCard
+    /// Reports events as they happen (progress bars, logs); may throw to stop the run.
     public var onEvent: ((TrainingEvent) throws -> Void)?
+    /// Run after each epoch, in order, once its record is in ``history`` and before its
+    /// checkpoint is written. By default: keep the best model (``KeepBestModel``) and,
+    /// with a patience in the recipe, ``EarlyStopping``.
+    public var callbacks: [any TrainingCallback]
     /// Set from another thread (a signal handler) to stop after the current batch.
     public var externalCancellation = CancellationFlag()
     var cancellation: CancellationFlag { externalCancellation }
-    public private(set) var history: [EpochRecord] = []
+    /// The epochs run so far; callbacks may mark a record ``EpochRecord/isBest``.
+    public internal(set) var history: [EpochRecord] = []
 
     public init(recipe: Recipe, model: ImageClassifier, classes: [String], train: any BatchProvider,
                 validation: (any BatchProvider)?, cacheSource: (any BatchProvider)? = nil, runDirectory: URL?,
@@ -131,10 +172,12 @@ public final class Trainer {
         self.runDirectory = runDirectory
         self.card = card
         self.device = device
+        callbacks = [KeepBestModel(metric: recipe.bestMetric)]
+        if let patience = recipe.earlyStoppingPatience { callbacks.append(EarlyStopping(patience: patience)) }
     }
 
-    var modelURL: URL? { runDirectory?.appendingPathComponent("model.safetensors") }
-    var checkpointURL: URL? { runDirectory?.appendingPathComponent("checkpoint.safetensors") }
+    public var modelURL: URL? { runDirectory?.appendingPathComponent("model.safetensors") }
+    public var checkpointURL: URL? { runDirectory?.appendingPathComponent("checkpoint.safetensors") }
 
     // MARK: Run
 
@@ -154,16 +197,15 @@ public final class Trainer {
         model.to(device)
         if recipe.channelsLast && device == .cpu { model.to(memoryFormat: .channelsLast) }
         let weights = try classWeights()
-        if let momentum = recipe.batchNormMomentum {
-            for case let bn as BatchNorm2d in model.namedModules().map(\.module) { bn.momentum = momentum }
-        }
-        var stoppedEarly = false
+        stopRequested = false
         let phases: [(Phase, Range<Int>)] = [(.head, 0..<recipe.epochs),
                                              (.fineTune, recipe.epochs..<recipe.totalEpochs)]
         phaseLoop: for (phase, epochs) in phases where !epochs.isEmpty && startEpoch < epochs.upperBound {
-            try model.applyFreeze(phase == .head ? recipe.freeze : .none, batchNorm: recipe.batchNorm)
-            if phase == .fineTune && recipe.fineTuneBatchNorm == .frozen {
-                for case let bn as BatchNorm2d in model.namedModules().map(\.module) { bn.frozenInEval = true }
+            if phase == .head {
+                try model.applyFreeze(recipe.freeze, batchNorm: recipe.batchNorm, batchNormMomentum: recipe.batchNormMomentum)
+            } else {
+                try model.applyFreeze(.none, trainableBatchNorm: recipe.fineTuneBatchNorm,
+                                      batchNormMomentum: recipe.batchNormMomentum)
             }
             guard model.parameterCount(trainableOnly: true) > 0 else { throw TrainingError.noTrainableParameters }
             let optimizer = makeOptimizer(phase: phase)
@@ -174,33 +216,38 @@ public final class Trainer {
                 if let state = restored.scheduler { try scheduler?.load(state) }
             }
             let cache = try featureCacheIfUseful()
-            try onEvent?(.phaseStarted(phase, trainableParameters: model.parameterCount(trainableOnly: true),
-                                       cachedFeatures: cache != nil))
+            try emit(.phaseStarted(phase, trainableParameters: model.parameterCount(trainableOnly: true),
+                                   cachedFeatures: cache != nil))
             for epoch in max(startEpoch, epochs.lowerBound)..<epochs.upperBound {
-                let record = try runEpoch(epoch, phase: phase, optimizer: optimizer, scheduler: scheduler,
-                                          cache: cache, weights: weights)
+                let record = try Torch.withManualSeed(mixSeed(recipe.seed, 0x5EED, UInt64(epoch))) {
+                    try runEpoch(epoch, phase: phase, optimizer: optimizer, scheduler: scheduler, cache: cache,
+                                 weights: weights)
+                }
                 history.append(record)
+                for callback in callbacks { try callback.epochFinished(self) }
                 try saveCheckpoint(epochsDone: epoch + 1, phase: phase, optimizer: optimizer, scheduler: scheduler)
                 try onEvent?(.epochFinished(history[history.count - 1]))
-                if shouldStopEarly() {
-                    stoppedEarly = true
-                    break phaseLoop
-                }
+                if stopRequested { break phaseLoop }
             }
         }
         let best = bestRecord()
         try finalizeModelFile(best: best)
         return TrainingResult(modelPath: modelURL, bestEpoch: best?.epoch, bestValAccuracy: best?.valAccuracy,
                               bestValLoss: best?.valLoss, epochsRun: history.count,
-                              seconds: Date().timeIntervalSince(start), history: history, stoppedEarly: stoppedEarly)
+                              seconds: Date().timeIntervalSince(start), history: history, stoppedEarly: stopRequested)
     }
+
+    /// Passes `event` to ``onEvent``.
+    func emit(_ event: TrainingEvent) throws { try onEvent?(event) }
+
+    /// Set by a callback (``EarlyStopping``) to end the run after the current epoch's checkpoint.
+    public var stopRequested = false
 
     // MARK: One epoch
 
     func runEpoch(_ epoch: Int, phase: Phase, optimizer: any Optimizer, scheduler: LRScheduler?, cache: Tensor?,
                   weights: Tensor?) throws -> EpochRecord {
         let started = Date()
-        Torch.manualSeed(mixSeed(recipe.seed, 0x5EED, UInt64(epoch)))
         model.train()
         let learningRate = optimizer.parameterGroups.last?.learningRate ?? recipe.learningRate
         var lossSum = 0.0, correct = 0, seen = 0
@@ -209,10 +256,11 @@ public final class Trainer {
         let batches = (order.count + train.batchSize - 1) / train.batchSize
         try onEvent?(.epochStarted(epoch: epoch, of: recipe.totalEpochs, batches: batches))
         var batchIndex = 0
-        func step(_ logits: Tensor, aux: Tensor?, labels: Tensor) throws {
+        func step(_ logits: Tensor, auxiliary: [(logits: Tensor, lossWeight: Double)], labels: Tensor) throws {
             var loss = Functional.crossEntropy(logits, labels, weight: weights, labelSmoothing: recipe.labelSmoothing)
-            if let aux {
-                loss = loss + Functional.crossEntropy(aux, labels, weight: weights, labelSmoothing: recipe.labelSmoothing) * 0.4
+            for aux in auxiliary {
+                loss = loss + Functional.crossEntropy(aux.logits, labels, weight: weights,
+                                                      labelSmoothing: recipe.labelSmoothing) * aux.lossWeight
             }
             let value = loss.double
             guard value.isFinite else { throw TrainingError.nonFiniteLoss(epoch: epoch, batch: batchIndex, value: value) }
@@ -220,7 +268,7 @@ public final class Trainer {
             loss.backward()
             if let clip = recipe.gradientClip { clipGradientNorm(optimizer, maxNorm: clip) }
             optimizer.step()
-            if let oneCycle = scheduler as? OneCycleLR { oneCycle.step() }
+            if let scheduler, scheduler.granularity == .batch { scheduler.advance(metric: nil) }
             let n = labels.size(0)
             lossSum += value * Double(n)
             correct += logits.argmax(dim: 1).eq(labels).sum().int
@@ -238,17 +286,12 @@ public final class Trainer {
                 let index = Tensor(ids.map(Int64.init))
                 let features = cache.indexSelect(dim: 0, index: index).to(device)
                 let y = Tensor(ids.map { Int64(labels[$0]) }).to(device)
-                try step(model.head(features), aux: nil, labels: y)
+                try step(model.head(features), auxiliary: [], labels: y)
             }
         } else {
             try train.forEachBatch(epoch: epoch) { batch in
-                let x = batch.images.to(device), y = batch.labels.to(device)
-                if let inception = model as? InceptionV3 {
-                    let (logits, aux) = inception.forwardWithAux(x)
-                    try step(logits, aux: aux, labels: y)
-                } else {
-                    try step(model(x), aux: nil, labels: y)
-                }
+                let (logits, auxiliary) = model.trainingLogits(batch.images.to(device))
+                try step(logits, auxiliary: auxiliary, labels: batch.labels.to(device))
             }
         }
         guard seen > 0 else { throw TrainingError.emptyData("the training set (after dropping bad files)") }
@@ -261,34 +304,23 @@ public final class Trainer {
             record.valTop5 = metrics.top5Accuracy
             lastValidation = metrics
         }
-        switch scheduler {
-        case let plateau as ReduceLROnPlateau:
-            plateau.step(metric: recipe.bestMetric == .valLoss ? (record.valLoss ?? record.trainLoss)
-                                                               : (record.valAccuracy ?? record.trainAccuracy))
-        case is OneCycleLR, nil: break
-        case let epochScheduler as EpochScheduler: epochScheduler.step()
-        default: break
-        }
+        if let scheduler, scheduler.granularity == .epoch { scheduler.advance(metric: recipe.bestMetric.value(of: record)) }
         record.seconds = Date().timeIntervalSince(started)
-        if isImprovement(record) {
-            record.isBest = true
-            bestValidation = lastValidation
-            if let url = modelURL { try saveModel(to: url, metrics: metricsDictionary(record)) }
-        }
         return record
     }
 
     /// The latest and the best validation metrics (per-class and confusion matrix for reports).
     public private(set) var lastValidation: ClassificationMetrics?
-    public private(set) var bestValidation: ClassificationMetrics?
+    public internal(set) var bestValidation: ClassificationMetrics?
 
     /// Validation metrics of the current model, or nil without a validation set. While the
     /// trunk is frozen and cached, the head runs on the validation set's cached features.
     public func evaluate() throws -> ClassificationMetrics? {
         guard let validation else { return nil }
         var metrics = ClassificationMetrics(classes: classes)
+        let wasTraining = model.isTraining
         model.eval()
-        defer { model.train() }
+        defer { model.train(wasTraining) }
         try Torch.inferenceMode {
             if let cached = validationFeatures {
                 let labels = validation.sampleLabels
@@ -317,7 +349,7 @@ public final class Trainer {
     // MARK: Pieces
 
     func makeOptimizer(phase: Phase) -> any Optimizer {
-        let isHead: (String) -> Bool = { [model] key in model.headPrefixes.contains { key == $0 || key.hasPrefix($0 + ".") } }
+        let isHead: (String) -> Bool = { [model] key in model.isHead(key) }
         let trunkLR = phase == .fineTune ? recipe.learningRate * recipe.trunkLearningRateFactor : recipe.learningRate
         let groups = ParameterGroup.split(model, learningRate: trunkLR, weightDecay: recipe.weightDecay,
                                           isHead: isHead, headLearningRate: recipe.learningRate)
@@ -346,7 +378,7 @@ public final class Trainer {
             return OneCycleLR(optimizer, maxLearningRates: optimizer.learningRates,
                               totalSteps: max(1, epochs * stepsPerEpoch), cycleMomentum: recipe.optimizer == .sgd)
         case .plateau:
-            return ReduceLROnPlateau(optimizer, mode: recipe.bestMetric == .valLoss ? .min : .max, factor: 0.1,
+            return ReduceLROnPlateau(optimizer, mode: recipe.bestMetric.higherIsBetter ? .max : .min, factor: 0.1,
                                      patience: 2)
         }
     }
@@ -389,8 +421,9 @@ public final class Trainer {
     func pooledFeatures(of source: any BatchProvider) throws -> Tensor? {
         let n = source.sampleLabels.count
         var cache: Tensor?
+        let wasTraining = model.isTraining
         model.eval()
-        defer { model.train() }
+        defer { model.train(wasTraining) }
         try Torch.inferenceMode {
             try source.forEachBatch(epoch: 0) { batch in
                 let features = model.pooledFeatures(batch.images.to(device)).to(.cpu)
@@ -401,28 +434,9 @@ public final class Trainer {
         return cache
     }
 
-    func isImprovement(_ record: EpochRecord) -> Bool {
-        let previous = history.filter(\.isBest).last
-        switch recipe.bestMetric {
-        case .valAccuracy:
-            let value = record.valAccuracy ?? record.trainAccuracy
-            guard let previous else { return true }
-            return value > (previous.valAccuracy ?? previous.trainAccuracy)
-        case .valLoss:
-            let value = record.valLoss ?? record.trainLoss
-            guard let previous else { return true }
-            return value < (previous.valLoss ?? previous.trainLoss)
-        }
-    }
+    public func bestRecord() -> EpochRecord? { history.filter(\.isBest).last }
 
-    func bestRecord() -> EpochRecord? { history.filter(\.isBest).last }
-
-    func shouldStopEarly() -> Bool {
-        guard let patience = recipe.earlyStoppingPatience, let best = bestRecord() else { return false }
-        return (history.last?.epoch ?? 0) - best.epoch >= patience
-    }
-
-    func metricsDictionary(_ record: EpochRecord) -> [String: Double] {
+    public func metricsDictionary(_ record: EpochRecord) -> [String: Double] {
         var m: [String: Double] = ["epoch": Double(record.epoch), "train_loss": record.trainLoss,
                                    "train_accuracy": record.trainAccuracy]
         if let v = record.valAccuracy { m["val_accuracy"] = v }
@@ -441,7 +455,7 @@ public final class Trainer {
         return card
     }
 
-    func saveModel(to url: URL, metrics: [String: Double]) throws {
+    public func saveModel(to url: URL, metrics: [String: Double]) throws {
         try ModelFile.save(model, card: finalCard(metrics: metrics), to: url)
     }
 

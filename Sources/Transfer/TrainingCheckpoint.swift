@@ -1,6 +1,7 @@
 import Checkpoints
 import Foundation
 import NN
+import Optimizers
 import Torch
 
 /// Everything needed to continue a run exactly: the model's current weights and

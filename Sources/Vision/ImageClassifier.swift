@@ -28,6 +28,21 @@ open class ImageClassifier: Module {
 
     public override func callAsFunction(_ x: Tensor) -> Tensor { head(pooledFeatures(x)) }
 
+    /// Module paths of the head: the classifier and any auxiliary classifier. They get the
+    /// head's learning rate, stay trainable when the trunk is frozen, and are replaced by
+    /// ``resetClassifier(numClasses:)``.
+    open var headKeys: [String] { [classifierKey] }
+
+    /// Whether state-dict `key` belongs to the head (``headKeys``).
+    public func isHead(_ key: String) -> Bool { headKeys.contains { Module.key(key, isUnder: $0) } }
+
+    /// The logits for a training step, with any auxiliary classifiers' logits and the weight
+    /// of their loss (Inception v3's `AuxLogits`, 0.4 as torchvision's reference recipe).
+    /// Without auxiliary classifiers (the default), `(self(x), [])`.
+    open func trainingLogits(_ x: Tensor) -> (logits: Tensor, auxiliary: [(logits: Tensor, lossWeight: Double)]) {
+        (self(x), [])
+    }
+
     /// The classifier: a `Linear`, or a ``ClassifierHead`` put there by ``replaceClassifier(with:)``.
     public var classifierLayer: Module {
         guard let head = module(at: classifierKey) else {

@@ -216,6 +216,15 @@ public final class InceptionV3: ImageClassifier {
         return (head(pooled(m)), aux)
     }
 
+    /// The classifier and the auxiliary classifier.
+    public override var headKeys: [String] { AuxLogits == nil ? ["fc"] : ["fc", "AuxLogits"] }
+
+    /// In training mode, the auxiliary classifier's logits too, weighted 0.4 in the loss.
+    public override func trainingLogits(_ x: Tensor) -> (logits: Tensor, auxiliary: [(logits: Tensor, lossWeight: Double)]) {
+        let (logits, aux) = forwardWithAux(x)
+        return (logits, aux.map { [($0, 0.4)] } ?? [])
+    }
+
     public override func replaceClassifier(with head: Module) { fc = head }
 
     public override func resetClassifier(numClasses: Int) {

@@ -7,11 +7,7 @@
 //                      [--sgemm-size 2048] [--gflop-per-image 3.628] [--threads 2]
 //   graft-bench faults       page faults and peak memory of re-allocating a freed 100 MB buffer (a test uses it)
 import Foundation
-import ImageData
-import NN
-import Torch
-import Transfer
-import Vision
+import Graft
 
 /// The `.jpg` files of one folder, as an unlabelled ``Dataset`` (every label is 0).
 struct JPEGFolder: Dataset {
@@ -110,7 +106,7 @@ func pipeline(_ options: Options) throws {
     let files = try JPEGFolder(folder)
     let batchSize = try options.int("batch-size", default: 32), passes = try options.int("passes", default: 5)
     for workers in try options.ints("workers", default: [1, 2]) {
-        let loader = DataLoader(files, transform: EvalPreprocessing(cropSize: 224).transform, batchSize: batchSize,
+        let loader = DataLoader(files, transform: Preprocessing(cropSize: 224).transform, batchSize: batchSize,
                                 workers: workers)
         var rates: [Double] = []
         for pass in 0..<passes {

@@ -1,4 +1,6 @@
 import Foundation
+import Optimizers
+import Pretrained
 import Testing
 
 /// `Torch.keepFreedMemory()`, as the `graft` tool and `graft-bench` apply it at start:

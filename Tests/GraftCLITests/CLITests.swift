@@ -1,4 +1,7 @@
 import Foundation
+import Graft
+import Optimizers
+import Pretrained
 import Testing
 import Transfer
 

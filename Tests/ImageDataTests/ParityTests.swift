@@ -67,8 +67,8 @@ let parityCases: [ParityCase] = [
     ParityCase("color_jitter_hue", ColorJitter(hue: 0.5)),
     ParityCase("to_float", ToFloat()),
     ParityCase("normalize", Compose([ToFloat(), Normalize(mean: imageNet.mean, std: imageNet.std)])),
-    ParityCase("eval", EvalPreprocessing(cropSize: 28, resizeSize: 32).transform),
-    ParityCase("eval_bicubic", EvalPreprocessing(cropSize: 28, resizeSize: 32, interpolation: .bicubic).transform),
+    ParityCase("eval", Preprocessing(cropSize: 28, resizeSize: 32).transform),
+    ParityCase("eval_bicubic", Preprocessing(cropSize: 28, resizeSize: 32, interpolation: .bicubic).transform),
     ParityCase("trivial_augment", TrivialAugmentWide()),
     ParityCase("trivial_augment_large", TrivialAugmentWide()),
     ParityCase("trivial_augment_bilinear", TrivialAugmentWide(interpolation: .bilinear, fill: 0)),
@@ -110,7 +110,7 @@ func largestDifference(_ name: String, _ transform: any ImageTransform) -> Doubl
     /// torchvision's `ImageClassification` preset uses v1 functions (float resize then round,
     /// division by 255), so it is allowed one grey level over the std before normalization.
     @Test func evalPreprocessingIsCloseToThePreset() {
-        let worst = largestDifference("eval_preset", EvalPreprocessing(cropSize: 28, resizeSize: 32).transform)
+        let worst = largestDifference("eval_preset", Preprocessing(cropSize: 28, resizeSize: 32).transform)
         print("parity eval_preset: largest |Swift - torchvision| = \(worst)")
         #expect(worst <= 1.0 / 255 / 0.224 + 1e-5)
     }

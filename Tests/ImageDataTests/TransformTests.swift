@@ -41,7 +41,7 @@ let randomTransforms: [ParityCase] = [
     @Test func deterministicTransformsAreNotRandom() {
         let transforms: [any ImageTransform] = [
             Resize(size: 10), CenterCrop(10), ToFloat(), Normalize(mean: [0.5], std: [0.5]),
-            EvalPreprocessing(cropSize: 8).transform,
+            Preprocessing(cropSize: 8).transform,
         ]
         #expect(transforms.allSatisfy { !$0.isRandom })
     }
@@ -95,16 +95,16 @@ let randomTransforms: [ParityCase] = [
     }
 }
 
-@Suite struct EvalPreprocessingTests {
+@Suite struct PreprocessingTests {
     @Test func codableRoundTrip() throws {
-        let preprocessing = EvalPreprocessing(cropSize: 299, resizeSize: 342, interpolation: .bicubic)
+        let preprocessing = Preprocessing(cropSize: 299, resizeSize: 342, interpolation: .bicubic)
         let json = try JSONEncoder().encode(preprocessing)
         #expect(String(decoding: json, as: UTF8.self).contains("\"interpolation\":\"bicubic\""))
-        #expect(try JSONDecoder().decode(EvalPreprocessing.self, from: json) == preprocessing)
+        #expect(try JSONDecoder().decode(Preprocessing.self, from: json) == preprocessing)
     }
 
     @Test func transformShapeAndType() {
-        let output = EvalPreprocessing(cropSize: 16, resizeSize: 20).transform(Fixtures.image("rgb"), generator: Generator(seed: 0))
+        let output = Preprocessing(cropSize: 16, resizeSize: 20).transform(Fixtures.image("rgb"), generator: Generator(seed: 0))
         #expect(output.shape == [3, 16, 16] && output.dtype == .float32)
     }
 }

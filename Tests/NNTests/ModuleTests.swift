@@ -33,7 +33,7 @@ final class Block: Module {
         #expect(!b.isTraining && !b.bn1.isTraining && !(b.downsample![1].isTraining))
         b.train()
         #expect(b.bn1.isTraining)
-        b.bn1.statisticsFrozen = true
+        b.bn1.frozenInEval = true
         b.train()
         #expect(!b.bn1.isTraining && b.conv1.isTraining)
     }

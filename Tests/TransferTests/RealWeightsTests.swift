@@ -1,6 +1,8 @@
 import Foundation
 import ImageData
 import NN
+import Optimizers
+import Pretrained
 import Testing
 import Torch
 import Vision
@@ -15,7 +17,7 @@ import Vision
 
     func top5(_ model: ImageClassifier, _ weights: PretrainedWeights, photo: String) throws -> [Int] {
         let image = try loadImage(Self.photos.appendingPathComponent(photo))
-        let x = EvalPreprocessing(weights.preprocessing).transform(image, generator: Generator(seed: 0)).unsqueeze(0)
+        let x = weights.preprocessing.transform(image, generator: Generator(seed: 0)).unsqueeze(0)
         let logits = Torch.inferenceMode { model(x) }
         return logits.topk(5, dim: 1).indices.toArray(Int.self)
     }

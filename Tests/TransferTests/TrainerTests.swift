@@ -1,36 +1,12 @@
 import Foundation
 import ImageData
 import NN
+import Optimizers
+import Pretrained
 import Testing
 import Torch
 import Vision
 @testable import Transfer
-
-/// Batches from tensors in memory, ordered like ``DataLoader`` (randperm seeded by (seed, epoch)).
-struct TensorBatches: BatchProvider {
-    let images: Tensor
-    let labels: [Int]
-    let batchSize: Int
-    var shuffle = false
-    var seed: UInt64 = 0
-    var dropLast: Bool { false }
-    var sampleLabels: [Int] { labels }
-
-    func indices(epoch: Int) -> [Int] {
-        shuffle ? Tensor.randperm(labels.count, generator: Generator(seed: mixSeed(seed, UInt64(epoch)))).toArray(Int.self)
-                : Array(labels.indices)
-    }
-
-    func forEachBatch(epoch: Int, _ body: (Batch) throws -> Void) throws {
-        let order = indices(epoch: epoch)
-        for start in stride(from: 0, to: order.count, by: batchSize) {
-            let ids = Array(order[start..<min(start + batchSize, order.count)])
-            let index = Tensor(ids.map(Int64.init))
-            try body(Batch(images: images.indexSelect(dim: 0, index: index),
-                           labels: Tensor(ids.map { Int64(labels[$0]) }), indices: ids))
-        }
-    }
-}
 
 /// The recipe fixture's weight fill (as Tests/VisionTests, with √(1/fan_in)).
 func fillRecipeWeights(_ model: Module, seed: UInt64) {

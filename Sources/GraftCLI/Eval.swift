@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import Graft
+
+/// A run folder means its model.safetensors.
+func modelFile(_ path: String) -> URL {
+    var isDirectory: ObjCBool = false
+    let url = URL(fileURLWithPath: path)
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+        return url.appendingPathComponent("model.safetensors")
+    }
+    return url
+}
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Evaluate a fine-tuned model on labeled images.",
+        discussion: """
+            DATA holds one sub-folder per class named as the model's classes (or a CSV of path,label).
+            Prints accuracy, top-5 (with at least 5 classes), per-class precision, recall and F1,
+            and the confusion matrix (rows: true class, columns: predicted).
+
+            Examples:
+              graft eval runs/r18 data/test
+              graft eval runs/r18/model.safetensors data/test --json
+            """
+    )
+
+    @Argument(help: "A model file, or a run folder (its model.safetensors).") var model: String
+    @Argument(help: "Labeled images: a folder with one sub-folder per class, or a CSV.") var data: String
+    @Option(help: "Batch size.") var batchSize: Int = 64
+    @Flag(help: "One JSON object (accuracy, top5, per_class, confusion_matrix).") var json = false
+
+    func run() throws {
+        let (model, card) = try ModelFile.load(modelFile(self.model))
+        let dataset = try openDataset(data, classes: card.classes)
+        let progress = ProgressReporter(quiet: json)
+        let (metrics, _) = try evaluate(model, on: dataset, classes: card.classes, preprocessing: card.preprocessing,
+                                        batchSize: batchSize) { done, total in progress.bar(done, total, "images") }
+        progress.line("")
+        if json {
+            var object: [String: Any] = [
+                "accuracy": metrics.accuracy, "images": metrics.count, "loss": metrics.meanLoss,
+                "classes": card.classes, "confusion_matrix": metrics.confusion,
+                "per_class": metrics.perClass.map {
+                    ["name": $0.name, "precision": $0.precision, "recall": $0.recall, "f1": $0.f1, "support": $0.support]
+                },
+            ]
+            if card.classes.count >= 5 { object["top5"] = metrics.top5Accuracy }
+            print(try jsonLine(object))
+            return
+        }
+        print(String(format: "accuracy %.4f on %d images", metrics.accuracy, metrics.count)
+              + (card.classes.count >= 5 ? String(format: ", top-5 %.4f", metrics.top5Accuracy) : ""))
+        let width = min(24, max(5, card.classes.map(\.count).max() ?? 5))
+        print("class".padding(toLength: width, withPad: " ", startingAt: 0) + "  precision  recall     f1  support")
+        for c in metrics.perClass {
+            print(String(c.name.prefix(width)).padding(toLength: width, withPad: " ", startingAt: 0)
+                  + String(format: "  %9.4f  %6.4f  %5.4f  %7d", c.precision, c.recall, c.f1, c.support))
+        }
+        print("confusion matrix (rows: true, columns: predicted)")
+        for (i, row) in metrics.confusion.enumerated() {
+            print(String(card.classes[i].prefix(width)).padding(toLength: width, withPad: " ", startingAt: 0)
+                  + row.map { String(format: "%6d", $0) }.joined())
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import ArgumentParser
+import Foundation
+import Graft
+
+// Every enum-like flag is a type; ArgumentParser lists its values in the help and
+// refuses others with the flag named (exit 64).
+extension Recipe.OptimizerKind: ExpressibleByArgument {}
+extension Recipe.ScheduleKind: ExpressibleByArgument {}
+extension Recipe.Augment: ExpressibleByArgument {}
+extension Recipe.ClassWeights: ExpressibleByArgument {}
+extension Recipe.CacheMode: ExpressibleByArgument {}
+extension Recipe.BestMetric: ExpressibleByArgument {}
+extension BatchNormPolicy: ExpressibleByArgument {}
+
+extension FreezeSpec: ExpressibleByArgument {
+    public init?(argument: String) {
+        guard !argument.isEmpty else { return nil }
+        self.init(argument)
+    }
+    public static var defaultCompletionKind: CompletionKind { .list(["backbone", "none"]) }
+}
+
+extension WeightsSource: ExpressibleByArgument {
+    public init?(argument: String) {
+        guard !argument.isEmpty else { return nil }
+        self.init(argument)
+    }
+    public var defaultValueDescription: String { description }
+}
+
+extension Device: ExpressibleByArgument {
+    public init?(argument: String) { self.init(argument) }
+    public var defaultValueDescription: String { description }
+    public static var allValueStrings: [String] { ["cpu", "cuda", "cuda:N"] }
+}
+
+/// Where and how fast a command runs: `--device`, `--threads`, `--workers`, shared by
+/// train, eval and predict.
+struct RuntimeOptions: ParsableArguments {
+    @Option(help: "cpu, cuda or cuda:N.") var device: Device = .cpu
+    @Option(help: "libtorch threads (default: all cores).") var threads: Int?
+    @Option(help: "Image decoding threads (default: all cores).") var workers: Int?
+
+    func validate() throws {
+        try check("--threads", threads, in: 1...4096)
+        try check("--workers", workers, in: 1...1024)
+    }
+
+    /// Applies `--threads` and checks the device, before any data is read.
+    func apply() throws {
+        if let threads { Torch.numThreads = threads }
+        try CUDA.requireAvailable(device)
+    }
+
+    var workerCount: Int { workers ?? ProcessInfo.processInfo.activeProcessorCount }
+}
+
+/// A range check that names the flag.
+func check<T: Comparable>(_ flag: String, _ value: T?, in range: ClosedRange<T>) throws {
+    guard let value else { return }
+    guard range.contains(value) else {
+        throw ValidationError("\(flag) must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
+    }
+}
+
+/// A range check for a floating-point flag; NaN and infinities are refused too.
+func check(_ flag: String, _ value: Double?, in range: ClosedRange<Double>, open: Bool = false) throws {
+    guard let value else { return }
+    let inside = open ? (value > range.lowerBound && value < range.upperBound) : range.contains(value)
+    guard value.isFinite, inside else {
+        let bounds = open ? "strictly between \(range.lowerBound) and \(range.upperBound)"
+                          : "between \(range.lowerBound) and \(range.upperBound)"
+        throw ValidationError("\(flag) must be \(bounds), got \(value)")
+    }
+}
+
+/// `--image-size`: positive, at least the architecture's smallest input (for a training
+/// forward with its auxiliary classifiers when `training`), at most 4096.
+func checkImageSize(_ size: Int?, model: String, training: Bool) throws {
+    guard let size else { return }
+    guard let entry = Zoo.entry(model) else { return }
+    let minimum = training ? entry.minimumTrainingInputSize : entry.minimumInputSize
+    guard size >= minimum else {
+        throw ValidationError("--image-size \(size) is too small for \(model), which needs at least \(minimum) px"
+                              + (training && minimum > entry.minimumInputSize ? " to train" : ""))
+    }
+    guard size <= 4096 else { throw ValidationError("--image-size must be at most 4096, got \(size)") }
+}
+
+/// The flag a library error is about, for the CLI's message: the library speaks of
+/// layers, weights and run folders; the CLI names the flag that set them.
+func flagHint(for error: any Error) -> String? {
+    switch error {
+    case is FreezeError: "--freeze"
+    case is WeightsError, is PretrainedError: "--weights"
+    case is ZooError: "--model"
+    case is CheckpointMismatch: "--resume"
+    default: nil
+    }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import Graft
+
+struct Predict: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Classify images with a fine-tuned model file or a zoo model.",
+        discussion: """
+            With a Graft model file (or run folder), everything it needs is in the file. With
+            --model NAME --weights imagenet|PATH, a zoo model and its ImageNet categories.
+            --json prints one object per image per line:
+              {"path": ..., "top": [{"index": ..., "label": ..., "probability": ...}, ...]}
+            An image that can't be read gets {"path": ..., "error": ...} and the exit status is 1.
+
+            Examples:
+              graft predict runs/r18 photo1.jpg photo2.png
+              graft predict --model efficientnet_lite0 --weights imagenet --top 3 cat.jpg
+              graft predict runs/r18 images/*.jpg --json
+            """
+    )
+
+    @Argument(help: "A model file or run folder, then images (or only images with --model).")
+    var arguments: [String]
+    @Option(help: "A zoo model (with --weights) instead of a model file.") var model: String?
+    @Option(help: "imagenet or a weights file (with --model).") var weights: WeightsSource = .pretrained
+    @Option(help: "How many classes to print per image.") var top: Int = 5
+    @Option(help: "Batch size.") var batchSize: Int = 32
+    @OptionGroup(title: "Runtime") var runtime: RuntimeOptions
+    @Flag(help: "One JSON object per image per line.") var json = false
+
+    func validate() throws {
+        try check("--top", top, in: 1...100_000)
+        try check("--batch-size", batchSize, in: 1...65_536)
+        if let model, Zoo.entry(model) == nil { throw ValidationError("--model: \(ZooError.unknownModel(model))") }
+        if model == nil && arguments.count < 2 {
+            throw ValidationError("give a model file (or --model NAME) and at least one image")
+        }
+        if model != nil && arguments.isEmpty { throw ValidationError("give at least one image") }
+    }
+
+    func run() throws {
+        try runtime.apply()
+        let loaded: LoadedModel
+        let images: [String]
+        if let model {
+            loaded = try LoadedModel.load(architecture: model, weights: weights)
+            images = arguments
+        } else {
+            loaded = try LoadedModel.load(architecture: nil, weights: .file(modelFile(arguments[0]).path))
+            images = Array(arguments.dropFirst())
+        }
+        let predictions = try Transfer.predict(loaded, files: images, top: top, batchSize: batchSize,
+                                            workers: runtime.workerCount, device: runtime.device)
+        for p in predictions {
+            if let error = p.error {
+                print(json ? try jsonLine(["path": p.path, "error": error]) : "\(p.path): error: \(error)")
+            } else {
+                print(try render(p.path, p.top, loaded.classes))
+            }
+        }
+        if predictions.contains(where: { $0.error != nil }) { throw ExitCode(1) }
+    }
+
+    func render(_ path: String, _ entries: [(index: Int, probability: Double)], _ classes: [String]) throws -> String {
+        if json {
+            return try jsonLine(["path": path, "top": entries.map {
+                ["index": $0.0, "label": classes[$0.0], "probability": ($0.1 * 1e6).rounded() / 1e6] as [String: Any]
+            }])
+        }
+        return path + "\n" + entries.map { String(format: "  %6.2f%%  ", $0.1 * 100) + classes[$0.0] }
+            .joined(separator: "\n")
+    }
+}

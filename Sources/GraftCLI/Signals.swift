@@ -1,0 +1,22 @@
+import Dispatch
+import Foundation
+import Graft
+
+/// Ctrl-C: the first one asks the run to stop after the current batch (the last
+/// checkpoint stays valid, `--resume` continues); a second one exits at once.
+final class InterruptHandler {
+    let flag = CancellationFlag()
+    private var source: DispatchSourceSignal?
+
+    init() {
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler { [flag] in
+            if flag.isSet { exit(130) }
+            flag.set()
+            FileHandle.standardError.write(Data("\ninterrupt: stopping after this batch (Ctrl-C again to quit now)\n".utf8))
+        }
+        source.resume()
+        self.source = source
+    }
+}

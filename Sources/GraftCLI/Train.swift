@@ -1,0 +1,194 @@
+import ArgumentParser
+import Foundation
+import Graft
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Fine-tune a pretrained network on a folder of labeled images.",
+        discussion: """
+            TRAIN_DIR holds one sub-folder per class (as torchvision's ImageFolder), or is a CSV
+            file of path,label lines. The run folder gets model.safetensors (the best model,
+            self-describing), checkpoint.safetensors (to --resume), metrics.csv, curves.png,
+            confusion.png and report.html. Ctrl-C stops after the current batch; --resume continues.
+
+            Examples:
+              graft train data/train --val data/val --model resnet18 --epochs 5 --out runs/r18
+              graft train photos --val-split 0.2 --model efficientnet_lite0 --freeze backbone \\
+                  --epochs 10 --fine-tune-epochs 5 --augment light --out runs/lite0
+              graft train photos --val-split 0.2 --model resnet50 --weights none --freeze none --out runs/scratch
+            """
+    )
+
+    @Argument(help: "Training images: a folder with one sub-folder per class, or a CSV of path,label.")
+    var trainData: String
+    @Option(help: "Validation images, organised like TRAIN_DIR.") var val: String?
+    @Option(help: "Hold out this fraction of TRAIN_DIR for validation (stratified) when --val is not given.")
+    var valSplit: Double?
+    @Option(help: "Architecture (see graft models).") var model: String = "efficientnet_lite0"
+    @Option(help: "imagenet (the catalogue's weights), a weights file, or none (random initialisation).")
+    var weights: WeightsSource = .pretrained
+    @Option(help: "backbone, none, or a layer name (everything up to it stays frozen).")
+    var freeze: FreezeSpec = .backbone
+    @Option(help: "BatchNorm in the frozen part.") var batchNorm: BatchNormPolicy = .frozen
+    @Option(help: "Epochs of the first phase.") var epochs: Int = 5
+    @Option(help: "Epochs with everything unfrozen after the first phase.") var fineTuneEpochs: Int = 0
+    @Option(help: "Learning rate (the head's; default 1e-3 for sgd, 3e-4 for adam and adamw).") var lr: Double?
+    @Option(help: "Optimizer.") var optimizer: Recipe.OptimizerKind = .sgd
+    @Option(help: "SGD momentum.") var momentum: Double = 0.9
+    @Option(help: "Learning-rate schedule (per phase).") var schedule: Recipe.ScheduleKind = .constant
+    @Option(help: "Linear warm-up epochs before the cosine schedule.") var warmupEpochs: Int = 0
+    @Option(help: "Weight decay (not on biases and normalisation weights).") var weightDecay: Double = 0
+    @Option(help: "Label smoothing for the cross-entropy.") var labelSmoothing: Double = 0
+    @Option(help: "Batch size.") var batchSize: Int = 32
+    @Option(help: "Square input size (default: the weights' own).") var imageSize: Int?
+    @Option(help: "Augmentation.") var augment: Recipe.Augment = .none
+    @Option(help: "Augmentation once everything is unfrozen (default: as --augment).")
+    var fineTuneAugment: Recipe.Augment?
+    @Option(help: "The trunk's learning rate relative to the head's in the fine-tuning phase.")
+    var trunkLrFactor: Double = 0.1
+    @Option(help: "BatchNorm once everything is unfrozen (train: batch statistics; frozen: running statistics kept).")
+    var fineTuneBatchNorm: BatchNormPolicy = .train
+    @Option(help: "Set every BatchNorm layer's momentum (default: the architecture's).") var batchNormMomentum: Double?
+    @Option(help: "Cache the trunk's features: auto (when the trunk is frozen and nothing is random) or off.")
+    var cacheFeatures: Recipe.CacheMode = .auto
+    @Option(help: "Class weights in the loss: none, or auto (inverse class frequency).")
+    var classWeights: Recipe.ClassWeights = .none
+    @Option(help: "A hidden layer of this width in the new head.") var headHidden: Int?
+    @Option(help: "Dropout before the new head's layers.") var headDropout: Double = 0
+    @Option(help: "Which epoch's model is kept as best.") var bestMetric: Recipe.BestMetric = .valAccuracy
+    @Option(help: "Stop after this many epochs without improvement.") var earlyStopping: Int?
+    @Option(help: "Clip the gradient norm to this value.") var clipGrad: Double?
+    @Flag(inversion: .prefixedNo, help: "Channels-last memory format on the CPU (faster convolutions).")
+    var channelsLast = true
+    @Flag(help: "Skip unreadable images (and list them in the report) instead of failing.") var skipBadFiles = false
+    @Option(help: "Random seed: one seed fixes the whole run.") var seed: UInt64 = 0
+    @OptionGroup(title: "Runtime") var runtime: RuntimeOptions
+    @Flag(help: "Continue the run in --out from its last checkpoint.") var resume = false
+    @Option(help: "The run folder.") var out: String
+    @Flag(help: "End with one JSON object (model_path, best_epoch, val_accuracy, epochs, seconds).") var json = false
+
+    /// Every value checked before any data is read; a bad one exits 64 naming its flag.
+    func validate() throws {
+        if val != nil && valSplit != nil { throw ValidationError("give --val or --val-split, not both") }
+        try check("--val-split", valSplit, in: 0...1, open: true)
+        guard Zoo.entry(model) != nil else { throw ValidationError("--model: \(ZooError.unknownModel(model))") }
+        try check("--epochs", epochs, in: 0...100_000)
+        try check("--fine-tune-epochs", fineTuneEpochs, in: 0...100_000)
+        if epochs + fineTuneEpochs == 0 { throw ValidationError("--epochs and --fine-tune-epochs can't both be 0") }
+        try check("--lr", lr, in: 0...10, open: true)
+        try check("--momentum", momentum, in: 0...0.9999)
+        try check("--warmup-epochs", warmupEpochs, in: 0...max(0, epochs - 1))
+        try check("--weight-decay", weightDecay, in: 0...10)
+        try check("--label-smoothing", labelSmoothing, in: 0...0.9999)
+        try check("--batch-size", batchSize, in: 1...65_536)
+        try check("--trunk-lr-factor", trunkLrFactor, in: 0...10, open: true)
+        try check("--batch-norm-momentum", batchNormMomentum, in: 0...1)
+        try check("--head-hidden", headHidden, in: 1...1_000_000)
+        try check("--head-dropout", headDropout, in: 0...0.9999)
+        try check("--early-stopping", earlyStopping, in: 1...100_000)
+        try check("--clip-grad", clipGrad, in: 0...1e9, open: true)
+        if let imageSize, imageSize < 1 { throw ValidationError("--image-size must be positive, got \(imageSize)") }
+        // A head on cached features never runs the trunk in training mode.
+        let headOnCachedFeatures = freeze == .backbone && cacheFeatures == .auto && augment == .none
+            && fineTuneEpochs == 0
+        try checkImageSize(imageSize, model: model, training: !headOnCachedFeatures)
+        if out.isEmpty { throw ValidationError("--out must name a folder") }
+        if case .file(let path) = weights, !FileManager.default.fileExists(atPath: path) {
+            throw ValidationError("--weights \(path): no such file; give imagenet, none, or a weights file")
+        }
+        if case .upTo = freeze {
+            // The layer names are the architecture's: build it (no weights needed) and check.
+            let probe = try Torch.withManualSeed(0) { try Zoo.make(model) }
+            do { try probe.validate(freeze) } catch { throw ValidationError("--freeze \(freeze): \(error)") }
+        }
+    }
+
+    func recipe() -> Recipe {
+        var r = Recipe(model: model)
+        r.weights = weights
+        r.freeze = freeze
+        r.batchNorm = batchNorm
+        r.fineTuneBatchNorm = fineTuneBatchNorm
+        r.epochs = epochs
+        r.fineTuneEpochs = fineTuneEpochs
+        r.optimizer = optimizer
+        r.learningRate = lr ?? (optimizer == .sgd ? 1e-3 : 3e-4)
+        r.trunkLearningRateFactor = trunkLrFactor
+        r.momentum = momentum
+        r.schedule = schedule
+        r.warmupEpochs = warmupEpochs
+        r.weightDecay = weightDecay
+        r.labelSmoothing = labelSmoothing
+        r.batchSize = batchSize
+        r.imageSize = imageSize
+        r.augment = augment
+        r.fineTuneAugment = fineTuneAugment
+        r.batchNormMomentum = batchNormMomentum
+        r.cacheFeatures = cacheFeatures
+        r.classWeights = classWeights
+        r.headHidden = headHidden
+        r.headDropout = headDropout
+        r.bestMetric = bestMetric
+        r.earlyStoppingPatience = earlyStopping
+        r.gradientClip = clipGrad
+        r.channelsLast = channelsLast
+        r.seed = seed
+        r.device = runtime.device
+        return r
+    }
+
+    func run() throws {
+        try runtime.apply()
+        let progress = ProgressReporter()
+        var train = try openDataset(trainData)
+        var validation: (any Dataset)?
+        if let val {
+            validation = try openDataset(val, classes: train.classes)
+        } else if let valSplit {
+            let parts = train.split(validationFraction: valSplit, seed: seed)
+            (train, validation) = (parts.train, parts.validation)
+        }
+        let recipe = recipe()
+        var session = TrainingSession(recipe: recipe, train: train, validation: validation,
+                                      runDirectory: URL(fileURLWithPath: out))
+        session.workers = runtime.workerCount
+        session.badFiles = skipBadFiles ? .skip : .fail
+        progress.totalEpochs = String(recipe.totalEpochs)
+        progress.line("training \(model) on \(train.count) images, \(train.classes.count) classes"
+                      + (validation.map { ", validating on \($0.count)" } ?? ""))
+        let interrupt = InterruptHandler()
+        let outcome: TrainingSession.Outcome
+        do {
+            outcome = try session.runWithReport(onEvent: { progress.handle($0) }, cancellation: interrupt.flag, resume: resume)
+        } catch is CancellationError {
+            progress.line("interrupted: the last finished epoch is saved in \(out)/checkpoint.safetensors; "
+                          + "continue with the same command and --resume")
+            throw ExitCode(130)
+        }
+        let r = outcome.result
+        if json {
+            var object: [String: Any] = ["model_path": r.modelPath?.path ?? "", "epochs": r.epochsRun,
+                                         "seconds": (r.seconds * 100).rounded() / 100]
+            object["best_epoch"] = r.bestEpoch.map { $0 + 1 } ?? NSNull()
+            object["val_accuracy"] = r.bestValAccuracy ?? NSNull()
+            object["val_loss"] = r.bestValLoss ?? NSNull()
+            print(try jsonLine(object))
+        } else {
+            let accuracy = r.bestValAccuracy.map { String(format: "%.4f", $0) } ?? "n/a (no validation set)"
+            print("best epoch \(r.bestEpoch.map { String($0 + 1) } ?? "-"): validation accuracy \(accuracy); "
+                  + String(format: "%.1f s; ", r.seconds) + "model: \(r.modelPath?.path ?? "-"), report: \(out)/report.html")
+        }
+    }
+}
+
+/// A folder (ImageFolder) or a CSV file of path,label.
+func openDataset(_ path: String, classes: [String]? = nil) throws -> any Dataset {
+    let url = URL(fileURLWithPath: path)
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+        throw ValidationError("\(path): no such file or folder")
+    }
+    if isDirectory.boolValue { return try ImageFolder(root: url, classes: classes) }
+    if url.pathExtension.lowercased() == "csv" { return try CSVDataset(csv: url, classes: classes) }
+    throw ValidationError("\(path): expected a folder with one sub-folder per class, or a .csv file of path,label")
+}

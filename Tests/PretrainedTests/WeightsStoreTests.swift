@@ -1,0 +1,139 @@
+import Foundation
+import Testing
+import ImageData
+@testable import Pretrained
+import Vision
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A one-file HTTP server on 127.0.0.1 (a random free port), for download tests.
+final class LoopbackServer: @unchecked Sendable {
+    let port: UInt16
+    private let socketFD: Int32
+    private let files: [String: Data]
+    private var running = true
+
+    init(files: [String: Data]) throws {
+        self.files = files
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        socketFD = fd
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
+        guard bound == 0, listen(fd, 8) == 0 else { throw POSIXError(.EADDRINUSE) }
+        withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(fd, $0, &length) }
+        }
+        port = UInt16(bigEndian: address.sin_port)
+        Thread { [self] in serve() }.start()
+    }
+
+    private func serve() {
+        while running {
+            let client = accept(socketFD, nil, nil)
+            guard client >= 0 else { return }
+            var request = [UInt8](repeating: 0, count: 4096)
+            let n = recv(client, &request, request.count, 0)
+            let line = String(decoding: request.prefix(max(n, 0)), as: UTF8.self).split(separator: " ")
+            let path = line.count > 1 ? String(line[1]) : "/"
+            var response: Data
+            if let body = files[path] {
+                response = Data("HTTP/1.1 200 OK\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n".utf8)
+                response.append(body)
+            } else {
+                response = Data("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)
+            }
+            response.withUnsafeBytes { raw in
+                var sent = 0
+                while sent < raw.count {
+                    let k = send(client, raw.baseAddress! + sent, raw.count - sent, Int32(MSG_NOSIGNAL))
+                    if k <= 0 { break }
+                    sent += k
+                }
+            }
+            close(client)
+        }
+    }
+
+    func stop() {
+        running = false
+        shutdown(socketFD, Int32(SHUT_RDWR))
+        close(socketFD)
+    }
+}
+
+@Suite struct WeightsStoreTests {
+    func scratch() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("graft-weights-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    func weights(_ file: String, url: URL?, sha256: String) -> PretrainedWeights {
+        PretrainedWeights(model: "resnet18", tag: "TEST", fileName: file, url: url, sha256: sha256,
+                          howToGet: "download it", preprocessing: .imageNet, categories: ["a"])
+    }
+
+    @Test func downloadsVerifiesAndThenFindsTheFileLocally() throws {
+        let root = try scratch()
+        defer { try? FileManager.default.removeItem(at: root) }
+        var generator = SystemRandomNumberGenerator()
+        let body = Data((0..<300_000).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        let reference = root.appendingPathComponent("reference.bin")
+        try body.write(to: reference)
+        let digest = try sha256Hex(of: reference)
+        let server = try LoopbackServer(files: ["/w-\(digest.prefix(8)).pth": body])
+        defer { server.stop() }
+        let store = WeightsStore(environment: ["HOME": root.path, "GRAFT_CACHE": root.appendingPathComponent("cache").path,
+                                               "TORCH_HOME": root.appendingPathComponent("torch").path])
+        let file = "w-\(digest.prefix(8)).pth"
+        let good = weights(file, url: URL(string: "http://127.0.0.1:\(server.port)/\(file)"), sha256: String(digest.prefix(8)))
+        #expect(store.locate(good) == nil)
+        let downloaded = try store.resolve(good)
+        #expect(try Data(contentsOf: downloaded) == body)
+        #expect(downloaded.path.hasPrefix(root.appendingPathComponent("cache/weights").path))
+        #expect(store.locate(good) == downloaded)
+
+        // A corrupt download is refused and leaves nothing behind.
+        let wrong = weights("other.pth", url: URL(string: "http://127.0.0.1:\(server.port)/\(file)"), sha256: "00000000")
+        #expect(throws: WeightsError.self) { try store.resolve(wrong) }
+        let left = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("cache/weights").path)
+        #expect(left == [file])
+
+        // A missing file names the URL; without a URL the error says where to put the file.
+        let missing = weights("missing.pth", url: URL(string: "http://127.0.0.1:\(server.port)/missing.pth"), sha256: "")
+        #expect { try store.resolve(missing) } throws: { "\($0)".contains("404") }
+        let offline = weights("offline.pth", url: nil, sha256: "")
+        #expect { try store.resolve(offline) } throws: { "\($0)".contains("cache/weights") && "\($0)".contains("download it") }
+    }
+
+    @Test func findsWeightsInTorchvisionsOwnCache() throws {
+        let root = try scratch()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let hub = root.appendingPathComponent("torch/hub/checkpoints")
+        try FileManager.default.createDirectory(at: hub, withIntermediateDirectories: true)
+        let w = try #require(PretrainedWeights.forModel("resnet18"))
+        #expect(w.fileName == "resnet18-f37072fd.pth" && w.categories.count == 1000)
+        try Data([1, 2, 3]).write(to: hub.appendingPathComponent(w.fileName))
+        let store = WeightsStore(environment: ["HOME": root.path, "TORCH_HOME": root.appendingPathComponent("torch").path])
+        #expect(store.locate(w)?.path == hub.appendingPathComponent(w.fileName).path)
+        let viaHome = WeightsStore(environment: ["HOME": root.path, "XDG_CACHE_HOME": root.path])
+        #expect(viaHome.locate(w) != nil)
+    }
+
+    @Test func registryCoversTheZoo() {
+        for name in Zoo.names {
+            let w = PretrainedWeights.forModel(name)
+            #expect(w != nil, "\(name) has default weights")
+            #expect(w?.categories.count == 1000)
+        }
+        #expect(PretrainedWeights.forModel("resnet50")?.tag == "IMAGENET1K_V2")  // torchvision's DEFAULT
+    }
+}
