@@ -45,7 +45,7 @@ let package = Package(
             name: "CTorch",
             dependencies: ["CLibTorch"],
             cxxSettings: [.define("_GLIBCXX_USE_CXX11_ABI", to: "1")],
-            linkerSettings: [.linkedLibrary("dl")]
+            linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]
         ),
         .target(name: "Torch", dependencies: ["CTorch"]),
         // safetensors and PyTorch .pth, pure Swift (no libtorch).

@@ -4,7 +4,9 @@
 #     declares is not needed on the CPU path), plus the two small CUDA runtime
 #     wheels that libtorch_cpu.so needs at load time;
 #   - the Debian -dev packages (libjpeg-turbo, libpng, zlib) the image pipeline uses;
-#   - a pkg-config file `graft-libtorch.pc` that the CTorch system-library target reads.
+#   - a pkg-config file `graft-libtorch.pc` that the CTorch system-library target reads;
+#   - as root, libtorch's lib folder registered with the dynamic linker, so that executables
+#     of packages depending on Graft run without LD_LIBRARY_PATH (else one export line to add).
 # Idempotent: a second run checks and says so in one line.
 # Honours LIBTORCH=/path (an existing libtorch with include/ and lib/), checking its version.
 set -euo pipefail
@@ -134,6 +136,30 @@ done
 # Package.swift reads this to set the executables' RUNPATH.
 if [ "$(cat "$CACHE/libtorch.path" 2>/dev/null)" != "$ROOT" ]; then echo "$ROOT" > "$CACHE/libtorch.path"; changed=1; fi
 
+# --- the dynamic linker -----------------------------------------------------------
+# Executables of packages that depend on Graft have no RUNPATH to libtorch: register its
+# lib folder with ld.so. The file sorts after x86_64-linux-gnu.conf because the first folder
+# listed wins for a soname: the folder also holds libgomp.so.1 (older than Debian's libgomp1)
+# and libgfortran.so.5, which must not shadow the system's; libtorch's own copies are still
+# found through its RPATH ($ORIGIN).
+LD_CONF=/etc/ld.so.conf.d/zz-graft-libtorch.conf
+LDCONFIG="$(command -v ldconfig || echo /sbin/ldconfig)"
+ld_hint=0
+if [ -w /etc/ld.so.conf.d ] && [ -x "$LDCONFIG" ]; then
+  if [ "$(cat "$LD_CONF" 2>/dev/null)" != "$ROOT/lib" ]; then
+    say "registering $ROOT/lib with the dynamic linker ($LD_CONF)"
+    echo "$ROOT/lib" > "$LD_CONF"; changed=1
+  fi
+  if ! "$LDCONFIG" -p | grep -qF " => $ROOT/lib/libtorch_cpu.so"; then
+    "$LDCONFIG" || die "ldconfig failed after writing $LD_CONF"
+    "$LDCONFIG" -p | grep -qF " => $ROOT/lib/libtorch_cpu.so" || die "ldconfig did not pick up $ROOT/lib from $LD_CONF"
+    changed=1
+  fi
+elif ! "$LDCONFIG" -p 2>/dev/null | grep -qF " => $ROOT/lib/libtorch_cpu.so" \
+     && [[ ":${LD_LIBRARY_PATH:-}:" != *":$ROOT/lib:"* ]]; then
+  ld_hint=1
+fi
+
 if [ $fresh = 0 ] && [ $changed = 0 ] && [ $data_changed = 0 ]; then
   say "libtorch $TORCH_VERSION at $ROOT, Debian packages, weights and data already installed; nothing to do"
 else
@@ -141,4 +167,7 @@ else
 fi
 if [ ! -w /usr/local/lib ] && [[ ":${PKG_CONFIG_PATH:-}:" != *":$CACHE/pkgconfig:"* ]]; then
   say "add this to your shell profile so that 'swift build' finds libtorch: export PKG_CONFIG_PATH=$CACHE/pkgconfig:\$PKG_CONFIG_PATH"
+fi
+if [ $ld_hint = 1 ]; then
+  say "add this to your shell profile so that programs built against Graft find libtorch at run time (or run setup as root): export LD_LIBRARY_PATH=$ROOT/lib\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}"
 fi

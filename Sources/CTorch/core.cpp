@@ -7,17 +7,11 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 #include <ATen/detail/CUDAHooksInterface.h>
-#include <c10/core/CPUAllocator.h>
 #include <c10/core/GradMode.h>
 #include <c10/core/InferenceMode.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/headeronly/version.h>
 
-#include <dlfcn.h>
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
-#include <limits.h>
 #include <cstring>
 #include <sstream>
 
@@ -34,33 +28,6 @@ int copy_string(const std::string &s, char *buf, size_t len) {
   buf[n] = 0;
   return 0;
 }
-// libtorch's default CPU allocator calls posix_memalign(64). On glibc that carves a
-// sliver off each side of a large block; the slivers sit in the thread cache, fence the
-// freed block off from its neighbours and leave it a few bytes too small for the same
-// request, so with mallopt's thresholds raised a same-size buffer is mostly taken from
-// fresh heap (up to ~16 copies before it settles). Plain malloc of n + 72 bytes, aligned
-// by hand with the block's start kept just below the data, is reused exactly.
-void free_aligned(void *data) {
-  if (data != nullptr) std::free(static_cast<void **>(data)[-1]);
-}
-
-struct ReusingCPUAllocator final : c10::Allocator {
-  static constexpr size_t alignment = 64;
-  c10::DataPtr allocate(size_t n) override {
-    c10::Device cpu(c10::DeviceType::CPU);
-    if (n == 0) return {nullptr, nullptr, &free_aligned, cpu};
-    void *base = n <= SIZE_MAX - alignment - sizeof(void *) ? std::malloc(n + alignment + sizeof(void *)) : nullptr;
-    TORCH_CHECK_WITH(OutOfMemoryError, base != nullptr, "CPU: failed to allocate ", n, " bytes");
-    auto start = reinterpret_cast<uintptr_t>(base) + sizeof(void *);
-    auto data = reinterpret_cast<void **>((start + alignment - 1) & ~(alignment - 1));
-    data[-1] = base;
-    return {data, data, &free_aligned, cpu};
-  }
-  c10::DeleterFnPtr raw_deleter() const override { return &free_aligned; }
-  void copy_data(void *dest, const void *src, std::size_t count) const override {
-    default_copy_data(dest, src, count);
-  }
-};
 }  // namespace
 
 void ctorch::set_error(const char *message) {
@@ -85,33 +52,6 @@ const char *ct_version(void) {
 int ct_set_num_threads(int n) { RET_OK(at::set_num_threads(n);) }
 int ct_get_num_threads(void) { PROTECT(-1, return at::get_num_threads();) }
 
-int ct_malloc_keep_freed(int bytes) {
-#if defined(__GLIBC__)
-  static auto *allocator = new ReusingCPUAllocator();  // never destroyed: tensors may outlive statics
-  if (mallopt(M_MMAP_THRESHOLD, bytes) != 1 || mallopt(M_TRIM_THRESHOLD, bytes) != 1) return 0;
-  PROTECT(0, c10::SetCPUAllocator(allocator, 1); return 1;)
-#else
-  (void)bytes;
-  return 0;
-#endif
-}
-
-int ct_cuda_load(void) {
-  PROTECT(-1, {
-    if (at::detail::getCUDAHooks().hasCUDA()) return 0;
-    void *cpu = dlopen("libtorch_cpu.so", RTLD_LAZY | RTLD_NOLOAD);
-    if (cpu == nullptr) throw std::runtime_error("libtorch_cpu.so is not loaded");
-    char origin[PATH_MAX];
-    if (dlinfo(cpu, RTLD_DI_ORIGIN, origin) != 0) throw std::runtime_error("cannot locate libtorch's lib folder");
-    std::string path = std::string(origin) + "/libtorch_cuda.so";
-    if (dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL) == nullptr) {
-      const char *why = dlerror();
-      throw std::runtime_error("CUDA is not available: loading " + path + " failed (" + (why ? why : "?") +
-                               "); install the CUDA libraries that the torch wheel depends on");
-    }
-    return 0;
-  })
-}
 bool ct_cuda_is_available(void) {
   PROTECT(false, return at::detail::getCUDAHooks().hasCUDA() && at::detail::getCUDAHooks().getNumGPUs() > 0;)
 }

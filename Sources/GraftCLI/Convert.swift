@@ -21,6 +21,8 @@ struct Convert: ParsableCommand {
     @Argument(help: "The file to write.") var output: String
     @Flag(help: "Print a JSON summary.") var json = false
 
+    func validate() throws { try requireExists(input, "INPUT") }
+
     func run() throws {
         let source = URL(fileURLWithPath: input), destination = URL(fileURLWithPath: output)
         let dict = try CheckpointFile.read(source)

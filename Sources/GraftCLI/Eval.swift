@@ -29,14 +29,24 @@ struct Eval: ParsableCommand {
     @Argument(help: "A model file, or a run folder (its model.safetensors).") var model: String
     @Argument(help: "Labeled images: a folder with one sub-folder per class, or a CSV.") var data: String
     @Option(help: "Batch size.") var batchSize: Int = 64
+    @OptionGroup(title: "Runtime") var runtime: RuntimeOptions
     @Flag(help: "One JSON object (accuracy, top5, per_class, confusion_matrix).") var json = false
 
+    func validate() throws {
+        try requireExists(model, "MODEL")
+        try requireExists(data, "DATA")
+        try check("--batch-size", batchSize, in: 1...65_536)
+    }
+
     func run() throws {
+        try runtime.apply()
         let (model, card) = try ModelFile.load(modelFile(self.model))
         let dataset = try openDataset(data, classes: card.classes)
         let progress = ProgressReporter(quiet: json)
         let (metrics, _) = try evaluate(model, on: dataset, classes: card.classes, preprocessing: card.preprocessing,
-                                        batchSize: batchSize) { done, total in progress.bar(done, total, "images") }
+                                        batchSize: batchSize, workers: runtime.workerCount, device: runtime.device) {
+            done, total in progress.bar(done, total, "images")
+        }
         progress.line("")
         if json {
             var object: [String: Any] = [

@@ -12,11 +12,25 @@ struct GraftCommand: ParsableCommand {
             print(versionLine())
             return
         }
+        var command: any ParsableCommand
         do {
-            var command = try parseAsRoot(arguments)
+            command = try parseAsRoot(arguments)
+        } catch {
+            exit(withError: error)  // with the usage of the (sub)command that was parsed
+        }
+        do {
             try command.run()
         } catch {
-            exit(withError: withFlagHint(error))
+            // While running, the usage is not the problem: one line, the flag named where
+            // the error is about one.
+            switch error {
+            case is ExitCode, is CleanExit: exit(withError: error)
+            case let error as ValidationError:
+                FileHandle.standardError.write(Data("Error: \(error.message)\n".utf8))
+                Foundation.exit(ExitCode.validationFailure.rawValue)
+            default:
+                exit(withError: cliMessage(for: error).map { CLIError(message: $0) } ?? error)
+            }
         }
     }
 
@@ -40,17 +54,10 @@ struct GraftCommand: ParsableCommand {
         let cuda = CUDA.isAvailable ? "available (\(CUDA.deviceCount) device(s))" : "not available"
         return "graft \(GraftInfo.version), libtorch \(Torch.version), CUDA \(cuda)"
     }
-
-    /// A library error gets the flag that set the value it is about.
-    static func withFlagHint(_ error: any Error) -> any Error {
-        guard let flag = flagHint(for: error) else { return error }
-        return FlaggedError(flag: flag, message: "\(error)")
-    }
 }
 
-/// A library error with the CLI flag it concerns, printed as `--flag: message`.
-struct FlaggedError: Error, CustomStringConvertible {
-    let flag: String
+/// An error as the CLI words it (see ``cliMessage(for:)``).
+struct CLIError: Error, CustomStringConvertible {
     let message: String
-    var description: String { "\(flag): \(message)" }
+    var description: String { message }
 }

@@ -87,14 +87,37 @@ func checkImageSize(_ size: Int?, model: String, training: Bool) throws {
     guard size <= 4096 else { throw ValidationError("--image-size must be at most 4096, got \(size)") }
 }
 
-/// The flag a library error is about, for the CLI's message: the library speaks of
-/// layers, weights and run folders; the CLI names the flag that set them.
-func flagHint(for error: any Error) -> String? {
+/// A library error in the CLI's words: the library speaks of layers, weights, learning
+/// rates and run folders; the CLI adds the flag that set the value, or the flag to use.
+func cliMessage(for error: any Error) -> String? {
     switch error {
-    case is FreezeError: "--freeze"
-    case is WeightsError, is PretrainedError: "--weights"
-    case is ZooError: "--model"
-    case is CheckpointMismatch: "--resume"
-    default: nil
+    case let e as FreezeError: return "--freeze: \(e)"
+    case let e as WeightsError:
+        if case .noWeights = e { return "--weights: \(e) (--weights PATH or --weights none)" }
+        return "--weights: \(e)"
+    case let e as ZooError: return "--model: \(e)"
+    case let e as PretrainedError:
+        switch e {
+        case .noSuchFile: return "--weights: \(e); give imagenet, none, or a weights file"
+        case .needArchitecture: return "\(e): add --model NAME"
+        case .architectureMismatch: return "--model: \(e); drop --model or pick the matching one"
+        }
+    case let e as ModelFileError:
+        if case .notAGraftModel(let path) = e { return "\(e): use --model NAME --weights \(path)" }
+        return nil
+    case let e as TrainingError:
+        switch e {
+        case .nonFiniteLoss: return "\(e) (--lr)"
+        case .noTrainableParameters: return "\(e); use --freeze backbone or none"
+        case .emptyData: return nil
+        }
+    case let e as CheckpointMismatch: return "--resume: \(e); resume with the same flags, or start a new --out folder"
+    default: return nil
     }
+}
+
+/// A path argument that must exist, checked before anything runs (exit 64).
+func requireExists(_ path: String, _ what: String) throws {
+    guard !path.isEmpty else { throw ValidationError("\(what) is empty: give a path") }
+    guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("\(what) \(path): no such file or folder") }
 }

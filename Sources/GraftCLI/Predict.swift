@@ -36,6 +36,7 @@ struct Predict: ParsableCommand {
             throw ValidationError("give a model file (or --model NAME) and at least one image")
         }
         if model != nil && arguments.isEmpty { throw ValidationError("give at least one image") }
+        if model == nil { try requireExists(arguments[0], "MODEL") }
     }
 
     func run() throws {

@@ -24,7 +24,8 @@ struct Train: ParsableCommand {
     @Option(help: "Validation images, organised like TRAIN_DIR.") var val: String?
     @Option(help: "Hold out this fraction of TRAIN_DIR for validation (stratified) when --val is not given.")
     var valSplit: Double?
-    @Option(help: "Architecture (see graft models).") var model: String = "efficientnet_lite0"
+    @Option(help: "Architecture (see graft models; default: the --weights model file's, else efficientnet_lite0).")
+    var model: String?
     @Option(help: "imagenet (the catalogue's weights), a weights file, or none (random initialisation).")
     var weights: WeightsSource = .pretrained
     @Option(help: "backbone, none, or a layer name (everything up to it stays frozen).")
@@ -69,9 +70,17 @@ struct Train: ParsableCommand {
 
     /// Every value checked before any data is read; a bad one exits 64 naming its flag.
     func validate() throws {
+        try requireExists(trainData, "TRAIN_DIR")
+        if let val { try requireExists(val, "--val") }
         if val != nil && valSplit != nil { throw ValidationError("give --val or --val-split, not both") }
         try check("--val-split", valSplit, in: 0...1, open: true)
-        guard Zoo.entry(model) != nil else { throw ValidationError("--model: \(ZooError.unknownModel(model))") }
+        if let model, Zoo.entry(model) == nil { throw ValidationError("--model: \(ZooError.unknownModel(model))") }
+        if case .file(let path) = weights, FileManager.default.fileExists(atPath: path), let model,
+           let card = try? ModelFile.cardIfPresent(at: URL(fileURLWithPath: path)), card.architecture != model {
+            throw ValidationError("--model \(model): \(path) holds a \(card.architecture) model; "
+                                  + "drop --model or pick the matching one")
+        }
+        let model = try architecture()
         try check("--epochs", epochs, in: 0...100_000)
         try check("--fine-tune-epochs", fineTuneEpochs, in: 0...100_000)
         if epochs + fineTuneEpochs == 0 { throw ValidationError("--epochs and --fine-tune-epochs can't both be 0") }
@@ -103,8 +112,22 @@ struct Train: ParsableCommand {
         }
     }
 
-    func recipe() -> Recipe {
-        var r = Recipe(model: model)
+    /// `--model`, else the architecture of a Graft model file given as `--weights`, else
+    /// efficientnet_lite0.
+    func architecture() throws -> String {
+        if let model { return model }
+        if case .file(let path) = weights, FileManager.default.fileExists(atPath: path) {
+            do {
+                if let card = try ModelFile.cardIfPresent(at: URL(fileURLWithPath: path)) { return card.architecture }
+            } catch {
+                throw ValidationError("--weights \(path): \(error)")
+            }
+        }
+        return "efficientnet_lite0"
+    }
+
+    func recipe() throws -> Recipe {
+        var r = Recipe(model: try architecture())
         r.weights = weights
         r.freeze = freeze
         r.batchNorm = batchNorm
@@ -148,13 +171,13 @@ struct Train: ParsableCommand {
             let parts = train.split(validationFraction: valSplit, seed: seed)
             (train, validation) = (parts.train, parts.validation)
         }
-        let recipe = recipe()
+        let recipe = try recipe()
         var session = TrainingSession(recipe: recipe, train: train, validation: validation,
                                       runDirectory: URL(fileURLWithPath: out))
         session.workers = runtime.workerCount
         session.badFiles = skipBadFiles ? .skip : .fail
         progress.totalEpochs = String(recipe.totalEpochs)
-        progress.line("training \(model) on \(train.count) images, \(train.classes.count) classes"
+        progress.line("training \(recipe.model) on \(train.count) images, \(train.classes.count) classes"
                       + (validation.map { ", validating on \($0.count)" } ?? ""))
         let interrupt = InterruptHandler()
         let outcome: TrainingSession.Outcome

@@ -71,7 +71,7 @@ public struct ImageFolder: Dataset {
         if !empty.isEmpty && !allowEmpty {
             throw DatasetError(path: rootPath, reason: "Found no valid file for the classes \(empty.joined(separator: ", ")). "
                 + "Supported extensions are: \(extensions.joined(separator: ", ")). "
-                + "Add images to these folders or remove them (or pass allowEmpty: true).")
+                + "Add images to these folders or remove them.")
         }
         self.classes = classes
         self.labels = labels

@@ -39,8 +39,7 @@ public struct StateDictError: Error, CustomStringConvertible, Sendable {
     public let report: LoadReport
     public var description: String {
         "\(source) does not match the model:\n\(report)\n"
-            + "Pass strict: false to load what matches (the report lists what was skipped), "
-            + "or check that the weights are for this architecture and number of classes."
+            + "Check that the weights are for this architecture and number of classes."
     }
 }
 

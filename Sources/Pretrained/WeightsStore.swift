@@ -71,7 +71,7 @@ public enum WeightsError: Error, CustomStringConvertible {
         case .download(let url, let reason):
             "cannot download \(url): \(reason); download it by hand into ~/.cache/graft/weights"
         case .noWeights(let model):
-            "no pretrained weights are known for \(model); pass --weights PATH or --weights none"
+            "no pretrained weights are known for \(model); give a weights file, or start from random weights"
         }
     }
 }

@@ -28,7 +28,7 @@ public struct LoadedModel {
         if case .file(let weights) = weights {
             let url = URL(fileURLWithPath: weights)
             guard FileManager.default.fileExists(atPath: url.path) else { throw PretrainedError.noSuchFile(weights) }
-            if let card = try? ModelFile.card(at: url) {
+            if let card = try ModelFile.cardIfPresent(at: url) {
                 if let architecture, architecture != card.architecture {
                     throw PretrainedError.architectureMismatch(path: weights, holds: card.architecture, asked: architecture)
                 }
@@ -87,11 +87,11 @@ public enum PretrainedError: Error, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .noSuchFile(let path): "--weights \(path): no such file; give imagenet, none, or a weights file"
+        case .noSuchFile(let path): "\(path): no such weights file"
         case .needArchitecture(let weights):
-            "\(weights) is not a Graft model file, so Graft can't tell its architecture: add --model NAME (see graft models)"
+            "\(weights) is not a Graft model file, so its architecture is unknown: name the architecture (see graft models)"
         case .architectureMismatch(let path, let holds, let asked):
-            "\(path) holds a \(holds) model, not \(asked): drop --model or pick the matching one"
+            "\(path) holds a \(holds) model, not \(asked)"
         }
     }
 }

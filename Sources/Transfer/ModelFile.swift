@@ -45,7 +45,7 @@ public enum ModelFileError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .notAGraftModel(let path):
-            "\(path) has no Graft model card (a plain weights file?); use --model NAME --weights \(path) instead"
+            "\(path) has no Graft model card (a plain weights file?); load it as weights for a named architecture"
         case .badCard(let path, let why): "\(path): the model card cannot be read (\(why)); the file is damaged or from a newer Graft"
         }
     }
@@ -63,8 +63,19 @@ public enum ModelFile {
 
     /// Reads the card only (cheap: the header).
     public static func card(at url: URL) throws -> ModelCard {
-        let dict = try SafeTensors.read(url)
-        guard let json = dict.metadata[cardKey] else { throw ModelFileError.notAGraftModel(url.path) }
+        guard let card = try cardIfPresent(at: url) else { throw ModelFileError.notAGraftModel(url.path) }
+        return card
+    }
+
+    /// The card of a Graft model file; nil for a readable checkpoint without one (a plain
+    /// `.pth` or `.safetensors` state dict). The format is judged by content, and a damaged
+    /// file is an error, never taken for a plain one.
+    public static func cardIfPresent(at url: URL) throws -> ModelCard? {
+        try card(in: CheckpointFile.read(url), url: url)
+    }
+
+    static func card(in dict: StateDict, url: URL) throws -> ModelCard? {
+        guard let json = dict.metadata[cardKey] else { return nil }
         do {
             return try JSONDecoder().decode(ModelCard.self, from: Data(json.utf8))
         } catch {
@@ -74,12 +85,8 @@ public enum ModelFile {
 
     /// Rebuilds the model the card describes and loads its weights strictly.
     public static func load(_ url: URL) throws -> (model: ImageClassifier, card: ModelCard) {
-        let dict = try SafeTensors.read(url)
-        guard let json = dict.metadata[cardKey] else { throw ModelFileError.notAGraftModel(url.path) }
-        let card: ModelCard
-        do { card = try JSONDecoder().decode(ModelCard.self, from: Data(json.utf8)) } catch {
-            throw ModelFileError.badCard(url.path, "\(error)")
-        }
+        let dict = try CheckpointFile.read(url)
+        guard let card = try card(in: dict, url: url) else { throw ModelFileError.notAGraftModel(url.path) }
         let model = try Zoo.make(card.architecture, numClasses: card.classes.count)
         model.graftHead(numClasses: card.classes.count, hidden: card.headHidden, dropout: card.headDropout)
         try model.load(stateDict: dict.tensors(), strict: true, source: url.path)

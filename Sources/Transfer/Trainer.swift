@@ -99,8 +99,8 @@ public enum TrainingError: Error, CustomStringConvertible {
         switch self {
         case .nonFiniteLoss(let epoch, let batch, let value):
             "the loss became \(value) at epoch \(epoch), batch \(batch); training stopped and the last good model was "
-                + "kept. Lower the learning rate (--lr) or check the data"
-        case .noTrainableParameters: "nothing to train: every parameter is frozen; use --freeze backbone or none"
+                + "kept. Lower the learning rate or check the data"
+        case .noTrainableParameters: "nothing to train: every parameter is frozen"
         case .emptyData(let what): "\(what) has no samples"
         }
     }
@@ -493,7 +493,7 @@ public enum CheckpointMismatch: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .recipe(let path):
-            "\(path) was written by a run with other settings; resume with the same flags, or start a new --out folder"
+            "\(path) was written by a run with other settings"
         }
     }
 }

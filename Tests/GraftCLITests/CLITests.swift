@@ -106,7 +106,7 @@ struct CLITests {
     }
 
     @Test func badInputExitsNonZeroWithAOneLineReason() throws {
-        let flag = try Self.graft(["train", "/nonexistent", "--epochs", "0", "--out", "/tmp/x"])
+        let flag = try Self.graft(["train", "/tmp", "--epochs", "0", "--out", "/tmp/x"])
         #expect(flag.status == 64)
         #expect(flag.stderr.contains("--epochs"))
         let missing = try Self.graft(["train", "/nonexistent/data", "--out", "/tmp/graft-never"])
