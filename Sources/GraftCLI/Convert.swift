@@ -6,8 +6,8 @@ struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Convert weights between PyTorch .pth (zip or legacy) and .safetensors.",
         discussion: """
-            The output format follows OUT's extension (.safetensors, or .pth/.pt/.bin for
-            PyTorch's zip format). Nothing in the input is executed: .pth files are read with
+            The output format follows OUT's extension (.safetensors, or .pth/.pt/.bin for \
+            PyTorch's zip format). Nothing in the input is executed: .pth files are read with \
             a restricted unpickler that refuses anything but tensors and containers.
 
             Examples:

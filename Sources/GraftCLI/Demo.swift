@@ -55,9 +55,9 @@ extension Demo {
             commandName: "fashion-mnist",
             abstract: "Few-shot Fashion-MNIST: EfficientNet-Lite0 from ImageNet weights vs. from scratch.",
             discussion: """
-                Takes --shots training and --val-shots validation images per class from Fashion-MNIST's
-                training set (Debian's dataset-fashion-mnist), trains EfficientNet-Lite0 from its real
-                ImageNet weights (head on cached features, then everything), trains the same network
+                Takes --shots training and --val-shots validation images per class from Fashion-MNIST's \
+                training set (Debian's dataset-fashion-mnist), trains EfficientNet-Lite0 from its real \
+                ImageNet weights (head on cached features, then everything), trains the same network \
                 from random weights on the same images, and tests both on all 10,000 test images.
 
                 Examples:

@@ -6,9 +6,9 @@ struct Doctor: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check an image dataset before training.",
         discussion: """
-            Reports images per class, unreadable files (with the reason), grayscale, CMYK and
-            16-bit images, tiny images, exact duplicates (by content hash) within and across the
-            training and validation folders, and class imbalance. Exits 1 when it finds
+            Reports images per class, unreadable files (with the reason), grayscale, CMYK and \
+            16-bit images, tiny images, exact duplicates (by content hash) within and across the \
+            training and validation folders, and class imbalance. Exits 1 when it finds \
             unreadable files or duplicates across the two folders.
 
             Examples:

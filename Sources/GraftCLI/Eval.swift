@@ -16,8 +16,8 @@ struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Evaluate a fine-tuned model on labeled images.",
         discussion: """
-            DATA holds one sub-folder per class named as the model's classes (or a CSV of path,label).
-            Prints accuracy, top-5 (with at least 5 classes), per-class precision, recall and F1,
+            DATA holds one sub-folder per class named as the model's classes (or a CSV of path,label). \
+            Prints accuracy, top-5 (with at least 5 classes), per-class precision, recall and F1, \
             and the confusion matrix (rows: true class, columns: predicted).
 
             Examples:

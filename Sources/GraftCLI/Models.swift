@@ -6,7 +6,7 @@ struct Models: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List the model zoo: parameters, input size, and whether pretrained weights are here.",
         discussion: """
-            Weights are looked for in $GRAFT_WEIGHTS, ~/.cache/graft/weights and torchvision's
+            Weights are looked for in $GRAFT_WEIGHTS, ~/.cache/graft/weights and torchvision's \
             cache (~/.cache/torch/hub/checkpoints), so files downloaded with PyTorch are found.
 
             Examples:

@@ -6,8 +6,8 @@ struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Classify images with a fine-tuned model file or a zoo model.",
         discussion: """
-            With a Graft model file (or run folder), everything it needs is in the file. With
-            --model NAME --weights imagenet|PATH, a zoo model and its ImageNet categories.
+            With a Graft model file (or run folder), everything it needs is in the file. With \
+            --model NAME --weights imagenet|PATH, a zoo model and its ImageNet categories. \
             --json prints one object per image per line:
               {"path": ..., "top": [{"index": ..., "label": ..., "probability": ...}, ...]}
             An image that can't be read gets {"path": ..., "error": ...} and the exit status is 1.

@@ -6,9 +6,9 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Fine-tune a pretrained network on a folder of labeled images.",
         discussion: """
-            TRAIN_DIR holds one sub-folder per class (as torchvision's ImageFolder), or is a CSV
-            file of path,label lines. The run folder gets model.safetensors (the best model,
-            self-describing), checkpoint.safetensors (to --resume), metrics.csv, curves.png,
+            TRAIN_DIR holds one sub-folder per class (as torchvision's ImageFolder), or is a CSV \
+            file of path,label lines. The run folder gets model.safetensors (the best model, \
+            self-describing), checkpoint.safetensors (to --resume), metrics.csv, curves.png, \
             confusion.png and report.html. Ctrl-C stops after the current batch; --resume continues.
 
             Examples:

@@ -28,10 +28,14 @@ struct CLITests {
     }
 
     @discardableResult
-    static func graft(_ arguments: [String], interruptWhen: (() -> Bool)? = nil) throws -> Output {
+    static func graft(_ arguments: [String], environment: [String: String] = [:],
+                      interruptWhen: (() -> Bool)? = nil) throws -> Output {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
