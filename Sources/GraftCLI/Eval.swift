@@ -17,7 +17,7 @@ struct Eval: ParsableCommand {
         abstract: "Evaluate a fine-tuned model on labeled images.",
         discussion: """
             DATA holds one sub-folder per class named as the model's classes (or a CSV of path,label). \
-            Prints accuracy, top-5 (with at least 5 classes), per-class precision, recall and F1, \
+            Prints accuracy, top-5 (with more than 5 classes), per-class precision, recall and F1, \
             and the confusion matrix (rows: true class, columns: predicted).
 
             Examples:
@@ -29,6 +29,7 @@ struct Eval: ParsableCommand {
     @Argument(help: "A model file, or a run folder (its model.safetensors).") var model: String
     @Argument(help: "Labeled images: a folder with one sub-folder per class, or a CSV.") var data: String
     @Option(help: "Batch size.") var batchSize: Int = 64
+    @Flag(help: "Leave unreadable images out (and list them) instead of failing.") var skipBadFiles = false
     @OptionGroup(title: "Runtime") var runtime: RuntimeOptions
     @Flag(help: "One JSON object (accuracy, top5, per_class, confusion_matrix).") var json = false
 
@@ -43,25 +44,28 @@ struct Eval: ParsableCommand {
         let (model, card) = try ModelFile.load(modelFile(self.model))
         let dataset = try openDataset(data, classes: card.classes)
         let progress = ProgressReporter(quiet: json)
+        var skipped: [SampleError] = []
         let (metrics, _) = try evaluate(model, on: dataset, classes: card.classes, preprocessing: card.preprocessing,
-                                        batchSize: batchSize, workers: runtime.workerCount, device: runtime.device) {
-            done, total in progress.bar(done, total, "images")
-        }
+                                        batchSize: batchSize, workers: runtime.workerCount, device: runtime.device,
+                                        badFiles: skipBadFiles ? .skip : .fail,
+                                        onBatch: { done, total in progress.bar(done, total, "images") },
+                                        onSkipped: { skipped = $0 })
         progress.line("")
+        for failure in skipped { FileHandle.standardError.write(Data("skipped: \(failure)\n".utf8)) }
         if json {
             var object: [String: Any] = [
-                "accuracy": metrics.accuracy, "images": metrics.count, "loss": metrics.meanLoss,
+                "accuracy": metrics.accuracy, "images": metrics.count, "skipped": skipped.map(\.source), "loss": metrics.meanLoss,
                 "classes": card.classes, "confusion_matrix": metrics.confusion,
                 "per_class": metrics.perClass.map {
                     ["name": $0.name, "precision": $0.precision, "recall": $0.recall, "f1": $0.f1, "support": $0.support]
                 },
             ]
-            if card.classes.count >= 5 { object["top5"] = metrics.top5Accuracy }
+            if card.classes.count > 5 { object["top5"] = metrics.top5Accuracy }
             print(try jsonLine(object))
             return
         }
         print(String(format: "accuracy %.4f on %d images", metrics.accuracy, metrics.count)
-              + (card.classes.count >= 5 ? String(format: ", top-5 %.4f", metrics.top5Accuracy) : ""))
+              + (card.classes.count > 5 ? String(format: ", top-5 %.4f", metrics.top5Accuracy) : ""))
         let width = min(24, max(5, card.classes.map(\.count).max() ?? 5))
         print("class".padding(toLength: width, withPad: " ", startingAt: 0) + "  precision  recall     f1  support")
         for c in metrics.perClass {

@@ -107,11 +107,17 @@ func cliMessage(for error: any Error) -> String? {
         return nil
     case let e as TrainingError:
         switch e {
-        case .nonFiniteLoss: return "\(e) (--lr)"
+        case .nonFiniteLoss, .nonFiniteModel: return "\(e) (--lr)"
         case .noTrainableParameters: return "\(e); use --freeze backbone or none"
         case .emptyData: return nil
         }
     case let e as CheckpointMismatch: return "--resume: \(e); resume with the same flags, or start a new --out folder"
+    case let e as RunFolderError:
+        switch e {
+        case .nothingToResume: return "--resume: \(e); run without --resume to start"
+        case .holdsARun: return "--out: \(e); add --resume to continue it, --overwrite to replace it, or pick another folder"
+        case .cannotCreate: return "--out: \(e)"
+        }
     default: return nil
     }
 }

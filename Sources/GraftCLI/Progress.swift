@@ -6,6 +6,8 @@ final class ProgressReporter {
     let isTerminal = isatty(STDERR_FILENO) == 1
     var lastDraw = Date.distantPast
     let quiet: Bool
+    /// For messages that name classes.
+    var classNames: [String] = []
 
     init(quiet: Bool = false) { self.quiet = quiet }
 
@@ -31,6 +33,9 @@ final class ProgressReporter {
             line("phase \(phase.rawValue): \(trainable) trainable parameters\(cached ? ", cached trunk features" : "")")
         case .featuresCached(let samples, let seconds):
             line(String(format: "cached features of %d images in %.1f s", samples, seconds))
+        case .classWeights(let weights):
+            line("class weights: " + zip(classNames, weights).map { "\($0.0) " + String(format: "%.3f", $0.1) }
+                .joined(separator: ", "))
         case .epochStarted: epochStart = Date()
         case .batchFinished(let epoch, let batch, let of, let loss, let accuracy, let rate):
             let remaining = rate > 0 ? Double(of - batch) * (Date().timeIntervalSince(epochStart) / Double(batch)) : 0

@@ -12,7 +12,13 @@ final class InterruptHandler {
         signal(SIGINT, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
         source.setEventHandler { [flag] in
-            if flag.isSet { exit(130) }
+            // exit() here would run static destructors while the main thread is still
+            // inside libtorch (heap corruption, segfaults); _exit ends the process at once.
+            // Files are safe: every model and checkpoint is written atomically.
+            if flag.isSet {
+                fflush(nil)
+                _exit(130)
+            }
             flag.set()
             FileHandle.standardError.write(Data("\ninterrupt: stopping after this batch (Ctrl-C again to quit now)\n".utf8))
         }

@@ -64,7 +64,9 @@ struct Train: ParsableCommand {
     @Flag(help: "Skip unreadable images (and list them in the report) instead of failing.") var skipBadFiles = false
     @Option(help: "Random seed: one seed fixes the whole run.") var seed: UInt64 = 0
     @OptionGroup(title: "Runtime") var runtime: RuntimeOptions
-    @Flag(help: "Continue the run in --out from its last checkpoint.") var resume = false
+    @Flag(help: "Continue the run in --out from its last checkpoint (more --epochs extend a constant or plateau schedule).")
+    var resume = false
+    @Flag(help: "Replace the run in --out (its model and checkpoint) instead of refusing.") var overwrite = false
     @Option(help: "The run folder.") var out: String
     @Flag(help: "End with one JSON object (model_path, best_epoch, val_accuracy, epochs, seconds).") var json = false
 
@@ -102,6 +104,15 @@ struct Train: ParsableCommand {
             && fineTuneEpochs == 0
         try checkImageSize(imageSize, model: model, training: !headOnCachedFeatures)
         if out.isEmpty { throw ValidationError("--out must name a folder") }
+        if weights == .none && freeze == .backbone {
+            throw ValidationError("--weights none with --freeze backbone would train a head on a random, frozen trunk; "
+                                  + "add --freeze none to train everything from scratch")
+        }
+        if resume && overwrite { throw ValidationError("give --resume or --overwrite, not both") }
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: out, isDirectory: &isFolder), !isFolder.boolValue {
+            throw ValidationError("--out \(out) is a file: give a folder")
+        }
         if case .file(let path) = weights, !FileManager.default.fileExists(atPath: path) {
             throw ValidationError("--weights \(path): no such file; give imagenet, none, or a weights file")
         }
@@ -175,8 +186,10 @@ struct Train: ParsableCommand {
         var session = TrainingSession(recipe: recipe, train: train, validation: validation,
                                       runDirectory: URL(fileURLWithPath: out))
         session.workers = runtime.workerCount
+        session.overwrite = overwrite
         session.badFiles = skipBadFiles ? .skip : .fail
         progress.totalEpochs = String(recipe.totalEpochs)
+        progress.classNames = train.classes
         progress.line("training \(recipe.model) on \(train.count) images, \(train.classes.count) classes"
                       + (validation.map { ", validating on \($0.count)" } ?? ""))
         let interrupt = InterruptHandler()
@@ -184,8 +197,12 @@ struct Train: ParsableCommand {
         do {
             outcome = try session.runWithReport(onEvent: { progress.handle($0) }, cancellation: interrupt.flag, resume: resume)
         } catch is CancellationError {
-            progress.line("interrupted: the last finished epoch is saved in \(out)/checkpoint.safetensors; "
-                          + "continue with the same command and --resume")
+            if FileManager.default.fileExists(atPath: out + "/checkpoint.safetensors") {
+                progress.line("interrupted: the last finished epoch is saved in \(out)/checkpoint.safetensors; "
+                              + "continue with the same command and --resume")
+            } else {
+                progress.line("interrupted before the first epoch ended: nothing was saved")
+            }
             throw ExitCode(130)
         }
         let r = outcome.result
@@ -211,7 +228,16 @@ func openDataset(_ path: String, classes: [String]? = nil) throws -> any Dataset
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
         throw ValidationError("\(path): no such file or folder")
     }
-    if isDirectory.boolValue { return try ImageFolder(root: url, classes: classes) }
+    if isDirectory.boolValue {
+        // With the classes given (validation, test): a class may be missing (it is just
+        // not evaluated), and folders of classes the model doesn't know are left out, said.
+        let folder = try ImageFolder(root: url, classes: classes, allowEmpty: classes != nil)
+        if !folder.unlistedFolders.isEmpty {
+            FileHandle.standardError.write(Data(("warning: \(path): \(folder.unlistedFolders.count) class folder(s) not among "
+                + "the training classes are left out: \(folder.unlistedFolders.prefix(10).joined(separator: ", "))\n").utf8))
+        }
+        return folder
+    }
     if url.pathExtension.lowercased() == "csv" { return try CSVDataset(csv: url, classes: classes) }
     throw ValidationError("\(path): expected a folder with one sub-folder per class, or a .csv file of path,label")
 }

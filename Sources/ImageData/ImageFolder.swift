@@ -14,8 +14,9 @@ import Torch
 ///   them (so a stray `.ipynb_checkpoints` folder is a class: remove it or pass `classes`).
 ///
 /// Unlike `os.walk`, an unreadable sub-folder throws instead of being silently left out,
-/// and a symbolic link back to a folder it is inside is not followed (torchvision recurses
-/// until the path is too long). Files are listed, not opened: a bad file shows up when
+/// and a symbolic link back to a folder it is inside or to the dataset root is not
+/// followed (torchvision recurses until the path is too long, labelling every class's
+/// images as this one's on the way). Files are listed, not opened: a bad file shows up when
 /// ``image(at:)`` decodes it (see ``BadFilePolicy``).
 public struct ImageFolder: Dataset {
     /// torchvision's `IMG_EXTENSIONS`. ``ImageDecoder`` reads JPEG and PNG only (by content,
@@ -30,6 +31,9 @@ public struct ImageFolder: Dataset {
     public let paths: [String]
     /// How ``image(at:)`` decodes (3 channels by default).
     public let options: DecodeOptions
+    /// Sub-folders of `root` left out because `classes` was given without them (a
+    /// validation folder with a class the training set lacks), sorted.
+    public let unlistedFolders: [String]
 
     /// Lists the samples under `root`.
     ///
@@ -48,18 +52,23 @@ public struct ImageFolder: Dataset {
         self.root = root
         self.options = options
         let rootPath = root.path
+        let given = classes
         let classes = if let classes { classes } else { try findClasses(rootPath) }
+        unlistedFolders = given == nil ? [] : codePointSorted(try listFolder(rootPath).filter(\.isFolder).map(\.name)
+            .filter { !classes.contains($0) })
         if let name = firstDuplicate(classes) {
             throw DatasetError(path: rootPath, reason: "class \"\(name)\" is listed twice in classes; list each once")
         }
         let suffixes = extensions.map { Array($0.lowercased().utf8) }
         var paths: [String] = [], labels: [Int] = [], empty: [String] = []
+        // No link inside a class leads back to the root (which would relabel every class).
+        let excludedFolders = Set([rootPath].compactMap(folderID))
         // torchvision walks the classes in sorted order whatever their labels.
         for label in classes.indices.sorted(by: { classes[$0].utf8.lexicographicallyPrecedes(classes[$1].utf8) }) {
             let folder = rootPath + "/" + classes[label]
             let before = paths.count
             if isFolder(folder) {
-                for (directory, files) in try walk(folder) {
+                for (directory, files) in try walk(folder, excluded: excludedFolders) {
                     for file in codePointSorted(files) where suffixes.contains(where: { hasSuffix(file, $0) }) {
                         paths.append(directory + "/" + file)
                     }
@@ -70,7 +79,7 @@ public struct ImageFolder: Dataset {
         }
         if !empty.isEmpty && !allowEmpty {
             throw DatasetError(path: rootPath, reason: "Found no valid file for the classes \(empty.joined(separator: ", ")). "
-                + "Supported extensions are: \(extensions.joined(separator: ", ")). "
+                + "Graft decodes JPEG and PNG files (.jpg, .jpeg, .png). "
                 + "Add images to these folders or remove them.")
         }
         self.classes = classes
@@ -137,14 +146,17 @@ private func listFolder(_ path: String) throws(DatasetError) -> [Entry] {
 
 /// `sorted(os.walk(top, followlinks=True))` as (folder, file names) pairs, without
 /// following a link into a folder it is already inside.
-private func walk(_ top: String) throws(DatasetError) -> [(String, [String])] {
+///
+/// `excluded` folders (the dataset root) are never entered through a link either, so a
+/// link inside a class can't give every class's images its label.
+private func walk(_ top: String, excluded: Set<FileID> = []) throws(DatasetError) -> [(String, [String])] {
     var result: [(String, [String])] = []
     func visit(_ folder: String, inside ancestors: Set<FileID>) throws(DatasetError) {
         let entries = try listFolder(folder)
         result.append((folder, entries.filter { !$0.isFolder }.map(\.name)))
         for entry in entries where entry.isFolder {
             let path = folder + "/" + entry.name
-            guard let id = folderID(path), !ancestors.contains(id) else { continue }
+            guard let id = folderID(path), !ancestors.contains(id), !excluded.contains(id) else { continue }
             try visit(path, inside: ancestors.union([id]))
         }
     }

@@ -4,14 +4,17 @@ import NN
 import Torch
 import Vision
 
-/// Evaluates a model on a dataset with its evaluation preprocessing.
+/// Evaluates a model on a dataset with its evaluation preprocessing. With `badFiles`
+/// `.skip`, unreadable images are left out of the metrics and passed to `onSkipped` at the end.
 public func evaluate(_ model: ImageClassifier, on dataset: any Dataset, classes: [String], preprocessing: Preprocessing,
                      batchSize: Int = 64, workers: Int = ProcessInfo.processInfo.activeProcessorCount,
-                     device: Device = .cpu, onBatch: ((Int, Int) -> Void)? = nil) throws
+                     device: Device = .cpu, badFiles: BadFilePolicy = .fail,
+                     onBatch: ((Int, Int) -> Void)? = nil, onSkipped: (([SampleError]) -> Void)? = nil) throws
     -> (metrics: ClassificationMetrics, predictions: [(index: Int, predicted: Int, confidence: Double)])
 {
     let loader = DataLoader(dataset, transform: preprocessing.transform, batchSize: batchSize,
-                            workers: workers, memoryFormat: .channelsLast)
+                            workers: workers, badFiles: badFiles, memoryFormat: .channelsLast)
+    defer { onSkipped?(loader.skipped) }
     var metrics = ClassificationMetrics(classes: classes)
     var predictions: [(Int, Int, Double)] = []
     model.eval()

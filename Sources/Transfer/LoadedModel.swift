@@ -58,11 +58,12 @@ public struct LoadedModel {
         case .file(let path):
             let url = URL(fileURLWithPath: path)
             // A plain weights file: its classifier's shape says how many classes it has.
+            // Built as for `imagenet` (the same random draws, so the same new head at the
+            // same seed), then given the file's class count when it differs.
             let dict = try CheckpointFile.read(url)
-            let probe = try Zoo.make(architecture, numClasses: 1)
-            let classifierWeight = probe.classifierKey + ".weight"
-            let classes = dict[classifierWeight]?.shape.first ?? 1000
-            let model = try Zoo.make(architecture, numClasses: classes)
+            let model = try Zoo.make(architecture)
+            let classes = dict[model.classifierKey + ".weight"]?.shape.first ?? 1000
+            if classes != model.numClasses { model.resetClassifier(numClasses: classes) }
             let rename = keyMapping(architecture)
             try model.load(stateDict: dict.tensors().map { (rename?($0.key) ?? $0.key, $0.tensor) }, strict: true,
                            source: url.path)

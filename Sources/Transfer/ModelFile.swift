@@ -77,7 +77,7 @@ public enum ModelFile {
     static func card(in dict: StateDict, url: URL) throws -> ModelCard? {
         guard let json = dict.metadata[cardKey] else { return nil }
         do {
-            return try JSONDecoder().decode(ModelCard.self, from: Data(json.utf8))
+            return try JSONDecoder.graft.decode(ModelCard.self, from: Data(json.utf8))
         } catch {
             throw ModelFileError.badCard(url.path, "\(error)")
         }
@@ -111,9 +111,22 @@ extension ImageClassifier {
 }
 
 extension JSONEncoder {
+    /// Sorted keys; non-finite numbers (a diverged loss in a history) as "nan", "inf", "-inf".
     static var sorted: JSONEncoder {
         let e = JSONEncoder()
+        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf",
+                                                                nan: "nan")
         e.outputFormatting = [.sortedKeys]
         return e
+    }
+}
+
+extension JSONDecoder {
+    /// Reads what ``JSONEncoder/sorted`` writes.
+    static var graft: JSONDecoder {
+        let d = JSONDecoder()
+        d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf",
+                                                                  nan: "nan")
+        return d
     }
 }

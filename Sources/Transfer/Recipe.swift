@@ -63,6 +63,42 @@ public struct Recipe: Codable, Sendable, Equatable {
 
     /// The whole run's epoch count.
     public var totalEpochs: Int { epochs + fineTuneEpochs }
+
+    /// The fields (by their JSON names, which are the property names) whose values differ
+    /// from `other`'s, as `name: other's → self's`.
+    public func differences(from other: Recipe) -> [String] {
+        func fields(_ recipe: Recipe) -> [String: String] {
+            guard let data = try? JSONEncoder.sorted.encode(recipe),
+                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
+            return object.mapValues { value in
+                guard let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed])
+                else { return "\(value)" }
+                return String(decoding: data, as: UTF8.self)
+            }
+        }
+        let mine = fields(self), theirs = fields(other)
+        return Set(mine.keys).union(theirs.keys).sorted().compactMap { key in
+            mine[key] == theirs[key] ? nil : "\(key): \(theirs[key] ?? "unset") → \(mine[key] ?? "unset")"
+        }
+    }
+
+    /// Whether a run made with `saved` can be continued under this recipe: the same
+    /// recipe, or the same with more epochs in its last phase under a schedule that does
+    /// not depend on the run's length (constant, plateau), so the epochs already run
+    /// are exactly what this recipe would have run.
+    public func canContinue(from saved: Recipe) -> Bool {
+        if self == saved { return true }
+        guard schedule == .constant || schedule == .plateau else { return false }
+        var grown = saved
+        if saved.fineTuneEpochs == 0 && fineTuneEpochs == 0 {
+            guard epochs >= saved.epochs else { return false }
+            grown.epochs = epochs
+        } else {
+            guard epochs == saved.epochs, fineTuneEpochs >= saved.fineTuneEpochs else { return false }
+            grown.fineTuneEpochs = fineTuneEpochs
+        }
+        return grown == self
+    }
 }
 
 /// Where a model's starting weights come from. Stored as one string: `imagenet`, `none`

@@ -17,6 +17,9 @@ public struct TrainingSession {
     /// Decoding threads per loader.
     public var workers = ProcessInfo.processInfo.activeProcessorCount
     public var badFiles: BadFilePolicy = .fail
+    /// Start afresh in a run folder that already holds a model or a checkpoint (they are
+    /// replaced); without it such a folder is refused unless the run resumes.
+    public var overwrite = false
     public var store = WeightsStore()
 
     public init(recipe: Recipe, train: any Dataset, validation: (any Dataset)?, runDirectory: URL) {
@@ -64,7 +67,8 @@ public struct TrainingSession {
     public func run(onEvent: ((TrainingEvent) throws -> Void)? = nil, cancellation: CancellationFlag? = nil,
                     resume: Bool = false) throws -> Outcome {
         guard train.count > 0 else { throw TrainingError.emptyData("the training set") }
-        try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true)
+        if let validation, validation.count == 0 { throw TrainingError.emptyData("the validation set") }
+        try prepareRunDirectory(resume: resume)
         let loaded = try prepareModel()
         let preprocessing = loaded.preprocessing.resized(to: recipe.imageSize)
         let evalTransform = preprocessing.transform
@@ -92,13 +96,73 @@ public struct TrainingSession {
         if let cancellation { trainer.externalCancellation = cancellation }
         try writeJSON(recipe, to: runDirectory.appendingPathComponent("recipe.json"))
         let result = try trainer.fit(resume: resume)
-        return Outcome(result: result, trainer: trainer, loaded: loaded,
-                       skipped: trainLoader.skipped + (valLoader?.skipped ?? []))
+        // A file skipped by several passes (each epoch, the feature cache) is listed once.
+        var seen = Set<String>()
+        let skipped = (trainLoader.skipped + (cacheLoader?.skipped ?? []) + (valLoader?.skipped ?? []))
+            .filter { seen.insert($0.source).inserted }
+        return Outcome(result: result, trainer: trainer, loaded: loaded, skipped: skipped)
+    }
+}
+
+extension TrainingSession {
+    /// Checks the run folder before anything is written into it: resuming needs a
+    /// checkpoint whose recipe this one can continue; a fresh run refuses a folder with a
+    /// model or checkpoint unless ``overwrite`` is set. Removes temporary files that a
+    /// killed run left behind (their process is gone).
+    func prepareRunDirectory(resume: Bool) throws {
+        let files = FileManager.default
+        let checkpoint = runDirectory.appendingPathComponent("checkpoint.safetensors")
+        let model = runDirectory.appendingPathComponent("model.safetensors")
+        if resume {
+            guard files.fileExists(atPath: checkpoint.path) else { throw RunFolderError.nothingToResume(runDirectory.path) }
+            let saved = try TrainingCheckpoint.read(checkpoint)
+            guard recipe.canContinue(from: saved.recipe) else {
+                throw CheckpointMismatch.recipe(checkpoint.path, differences: recipe.differences(from: saved.recipe))
+            }
+        } else if files.fileExists(atPath: model.path) || files.fileExists(atPath: checkpoint.path) {
+            guard overwrite else { throw RunFolderError.holdsARun(runDirectory.path) }
+            for url in [model, checkpoint] where files.fileExists(atPath: url.path) { try files.removeItem(at: url) }
+        }
+        do {
+            try files.createDirectory(at: runDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw RunFolderError.cannotCreate(runDirectory.path, reason: (error as NSError).localizedFailureReason
+                                              ?? error.localizedDescription)
+        }
+        Self.removeStaleTemporaries(in: runDirectory)
+    }
+
+    /// Atomic writes go through `.NAME.PID.RANDOM.tmp`; one whose process no longer runs
+    /// was cut off by a kill and is removed.
+    static func removeStaleTemporaries(in directory: URL) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return }
+        for name in names where name.hasPrefix(".") && name.hasSuffix(".tmp") {
+            let parts = name.split(separator: ".")
+            guard parts.count >= 4, let pid = Int32(parts[parts.count - 3]) else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH {
+                try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
+            }
+        }
+    }
+}
+
+/// A run folder that can't be used as asked.
+public enum RunFolderError: Error, CustomStringConvertible, Equatable {
+    case nothingToResume(String)
+    case holdsARun(String)
+    case cannotCreate(String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .nothingToResume(let path): "\(path) has no checkpoint.safetensors to resume from"
+        case .holdsARun(let path): "\(path) already holds a run (model.safetensors or checkpoint.safetensors)"
+        case .cannotCreate(let path, let reason): "cannot create the run folder \(path): \(reason)"
+        }
     }
 }
 
 func writeJSON<T: Encodable>(_ value: T, to url: URL) throws {
-    let encoder = JSONEncoder()
+    let encoder = JSONEncoder.sorted
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     try encoder.encode(value).write(to: url, options: .atomic)
 }

@@ -66,6 +66,8 @@ public enum Phase: String, Codable, Sendable {
 
 /// One row of the training history (and of metrics.csv).
 public struct EpochRecord: Codable, Sendable, Equatable {
+    /// 0-based in the library (as loops count); every file and message a user reads
+    /// (model card, metrics.csv, report, CLI) shows it 1-based.
     public var epoch: Int
     public var phase: Phase
     public var trainLoss: Double
@@ -83,6 +85,8 @@ public struct EpochRecord: Codable, Sendable, Equatable {
 public enum TrainingEvent {
     case phaseStarted(Phase, trainableParameters: Int, cachedFeatures: Bool)
     case featuresCached(samples: Int, seconds: Double)
+    /// The loss's class weights (`classWeights` auto), in class order.
+    case classWeights([Double])
     case epochStarted(epoch: Int, of: Int, batches: Int)
     case batchFinished(epoch: Int, batch: Int, of: Int, loss: Double, accuracy: Double, imagesPerSecond: Double)
     case epochFinished(EpochRecord)
@@ -91,15 +95,24 @@ public enum TrainingEvent {
 
 /// Why a run stopped before its last epoch.
 public enum TrainingError: Error, CustomStringConvertible {
-    case nonFiniteLoss(epoch: Int, batch: Int, value: Double)
+    /// `epoch` and `batch` are 0-based; the message shows them 1-based. `modelKept`: a best
+    /// model from an earlier epoch is in the run folder.
+    case nonFiniteLoss(epoch: Int, batch: Int, value: Double, modelKept: Bool)
+    /// Validation gave a non-finite loss, or the weights after an epoch hold non-finite values.
+    case nonFiniteModel(epoch: Int, what: String, modelKept: Bool)
     case noTrainableParameters
     case emptyData(String)
 
     public var description: String {
         switch self {
-        case .nonFiniteLoss(let epoch, let batch, let value):
-            "the loss became \(value) at epoch \(epoch), batch \(batch); training stopped and the last good model was "
-                + "kept. Lower the learning rate or check the data"
+        case .nonFiniteLoss(let epoch, let batch, let value, let kept):
+            "the loss became \(value) at epoch \(epoch + 1), batch \(batch + 1); training stopped"
+                + (kept ? " and the best model so far was kept" : " before any model was saved")
+                + ". Lower the learning rate or check the data"
+        case .nonFiniteModel(let epoch, let what, let kept):
+            "\(what) after epoch \(epoch + 1); training stopped"
+                + (kept ? " and the best model so far was kept" : " before any model was saved")
+                + ". Lower the learning rate or check the data"
         case .noTrainableParameters: "nothing to train: every parameter is frozen"
         case .emptyData(let what): "\(what) has no samples"
         }
@@ -186,9 +199,13 @@ public final class Trainer {
         let start = Date()
         var startEpoch = 0
         var restored: TrainingCheckpoint?
+        var previousSeconds = 0.0
         if resume, let url = checkpointURL, FileManager.default.fileExists(atPath: url.path) {
             let checkpoint = try TrainingCheckpoint.read(url)
-            guard checkpoint.recipe == recipe else { throw CheckpointMismatch.recipe(url.path) }
+            guard recipe.canContinue(from: checkpoint.recipe) else {
+                throw CheckpointMismatch.recipe(url.path, differences: recipe.differences(from: checkpoint.recipe))
+            }
+            previousSeconds = checkpoint.history.map(\.seconds).reduce(0, +)
             try model.load(stateDict: checkpoint.model, strict: true, source: url.path)
             history = checkpoint.history
             startEpoch = checkpoint.epochsDone
@@ -234,7 +251,8 @@ public final class Trainer {
         try finalizeModelFile(best: best)
         return TrainingResult(modelPath: modelURL, bestEpoch: best?.epoch, bestValAccuracy: best?.valAccuracy,
                               bestValLoss: best?.valLoss, epochsRun: history.count,
-                              seconds: Date().timeIntervalSince(start), history: history, stoppedEarly: stopRequested)
+                              seconds: previousSeconds + Date().timeIntervalSince(start), history: history,
+                              stoppedEarly: stopRequested)
     }
 
     /// Passes `event` to ``onEvent``.
@@ -263,7 +281,9 @@ public final class Trainer {
                                                       labelSmoothing: recipe.labelSmoothing) * aux.lossWeight
             }
             let value = loss.double
-            guard value.isFinite else { throw TrainingError.nonFiniteLoss(epoch: epoch, batch: batchIndex, value: value) }
+            guard value.isFinite else {
+                throw TrainingError.nonFiniteLoss(epoch: epoch, batch: batchIndex, value: value, modelKept: bestRecord() != nil)
+            }
             optimizer.zeroGrad()
             loss.backward()
             if let clip = recipe.gradientClip { clipGradientNorm(optimizer, maxNorm: clip) }
@@ -282,7 +302,10 @@ public final class Trainer {
         if let cache {
             let labels = train.sampleLabels
             for start in stride(from: 0, to: order.count, by: train.batchSize) {
-                let ids = Array(order[start..<min(start + train.batchSize, order.count)])
+                // Samples the cache pass could not read leave their batch, as the loader
+                // leaves them out of theirs on the uncached path: the same batches.
+                let ids = order[start..<min(start + train.batchSize, order.count)].filter { cachedTrainRows.contains($0) }
+                if ids.isEmpty { continue }
                 let index = Tensor(ids.map(Int64.init))
                 let features = cache.indexSelect(dim: 0, index: index).to(device)
                 let y = Tensor(ids.map { Int64(labels[$0]) }).to(device)
@@ -298,10 +321,19 @@ public final class Trainer {
         var record = EpochRecord(epoch: epoch, phase: phase, trainLoss: lossSum / Double(seen),
                                  trainAccuracy: Double(correct) / Double(seen), learningRate: learningRate,
                                  seconds: 0, cached: cache != nil)
+        if let bad = nonFiniteTensors() {
+            throw TrainingError.nonFiniteModel(epoch: epoch, what: "\(bad.count) tensors (\(bad.prefix(3).joined(separator: ", "))"
+                                                   + "\(bad.count > 3 ? ", ..." : "")) hold non-finite values",
+                                               modelKept: bestRecord() != nil)
+        }
         if let metrics = try evaluate() {
+            guard metrics.meanLoss.isFinite else {
+                throw TrainingError.nonFiniteModel(epoch: epoch, what: "the validation loss is \(metrics.meanLoss)",
+                                                   modelKept: bestRecord() != nil)
+            }
             record.valLoss = metrics.meanLoss
             record.valAccuracy = metrics.accuracy
-            record.valTop5 = metrics.top5Accuracy
+            record.valTop5 = classes.count > 5 ? metrics.top5Accuracy : nil  // always 1 with ≤ 5 classes
             lastValidation = metrics
         }
         if let scheduler, scheduler.granularity == .epoch { scheduler.advance(metric: recipe.bestMetric.value(of: record)) }
@@ -324,10 +356,12 @@ public final class Trainer {
         try Torch.inferenceMode {
             if let cached = validationFeatures {
                 let labels = validation.sampleLabels
-                for start in stride(from: 0, to: labels.count, by: validation.batchSize) {
-                    let rows = Array(start..<min(start + validation.batchSize, labels.count))
+                let readable = (0..<labels.count).filter { validationRows.contains($0) }
+                for start in stride(from: 0, to: readable.count, by: validation.batchSize) {
+                    let rows = Array(readable[start..<min(start + validation.batchSize, readable.count)])
                     let y = Tensor(rows.map { Int64(labels[$0]) }).to(device)
-                    let logits = model.head(cached.narrow(dim: 0, start: start, length: rows.count).to(device))
+                    let features = cached.indexSelect(dim: 0, index: Tensor(rows.map(Int64.init))).to(device)
+                    let logits = model.head(features)
                     metrics.update(logits: logits, labels: y,
                                    lossSum: Functional.crossEntropy(logits, y, reduction: .sum).double)
                 }
@@ -345,6 +379,9 @@ public final class Trainer {
 
     /// The validation set's pooled features while the current phase caches them.
     var validationFeatures: Tensor?
+    /// The rows of the cached features that hold a sample (unreadable ones skipped).
+    var cachedTrainRows: Set<Int> = []
+    var validationRows: Set<Int> = []
 
     // MARK: Pieces
 
@@ -385,12 +422,18 @@ public final class Trainer {
 
     /// `auto`: inverse class frequency, normalised to mean 1 (scikit-learn's "balanced").
     func classWeights() throws -> Tensor? {
+        guard let weights = classWeightValues() else { return nil }
+        try emit(.classWeights(weights))
+        return Tensor(weights.map(Float.init)).to(device)
+    }
+
+    /// The loss's class weights in class order, or nil (`classWeights` none).
+    public func classWeightValues() -> [Double]? {
         guard recipe.classWeights == .auto else { return nil }
         var counts = Array(repeating: 0, count: classes.count)
         for label in train.sampleLabels where label >= 0 && label < counts.count { counts[label] += 1 }
         let total = Double(counts.reduce(0, +))
-        let weights = counts.map { $0 > 0 ? total / (Double(classes.count) * Double($0)) : 0 }
-        return Tensor(weights.map(Float.init)).to(device)
+        return counts.map { $0 > 0 ? total / (Double(classes.count) * Double($0)) : 0 }
     }
 
     /// Rescales gradients so their global L2 norm is at most `maxNorm` (`clip_grad_norm_`).
@@ -410,17 +453,23 @@ public final class Trainer {
         guard recipe.cacheFeatures == .auto, let source = cacheSource, model.isTrunkFrozen,
               recipe.batchNorm != .train else { return nil }
         let started = Date()
-        let cache = try pooledFeatures(of: source)
-        if let validation { validationFeatures = try pooledFeatures(of: validation) }
+        let train = try pooledFeatures(of: source)
+        cachedTrainRows = train.rows
+        if let validation {
+            let features = try pooledFeatures(of: validation)
+            (validationFeatures, validationRows) = (features.cache, features.rows)
+        }
+        let cache = train.cache
         try onEvent?(.featuresCached(samples: source.sampleLabels.count + (validation?.sampleLabels.count ?? 0),
                                      seconds: Date().timeIntervalSince(started)))
         return cache
     }
 
     /// Pooled features of every sample of `source` (rows in dataset order), in eval mode.
-    func pooledFeatures(of source: any BatchProvider) throws -> Tensor? {
+    func pooledFeatures(of source: any BatchProvider) throws -> (cache: Tensor?, rows: Set<Int>) {
         let n = source.sampleLabels.count
         var cache: Tensor?
+        var rows: Set<Int> = []
         let wasTraining = model.isTraining
         model.eval()
         defer { model.train(wasTraining) }
@@ -429,15 +478,26 @@ public final class Trainer {
                 let features = model.pooledFeatures(batch.images.to(device)).to(.cpu)
                 if cache == nil { cache = Tensor.zeros([n, features.size(1)]) }
                 cache![Tensor(batch.indices.map(Int64.init))] = features
+                rows.formUnion(batch.indices)
             }
         }
-        return cache
+        return (cache, rows)
+    }
+
+    /// The keys of trainable parameters and of buffers that hold NaN or ±inf (frozen
+    /// parameters can't change, so they aren't checked); nil when all are finite.
+    func nonFiniteTensors() -> [String]? {
+        let bad = Torch.noGrad {
+            model.namedParameters().filter { $0.parameter.requiresGrad }.map { ($0.key, $0.parameter.value) }
+                + model.namedBuffers().map { ($0.key, $0.buffer.value) }
+        }.filter { $0.1.dtype.isFloatingPoint && $0.1.isFinite().all().double == 0 }.map(\.0)
+        return bad.isEmpty ? nil : bad
     }
 
     public func bestRecord() -> EpochRecord? { history.filter(\.isBest).last }
 
     public func metricsDictionary(_ record: EpochRecord) -> [String: Double] {
-        var m: [String: Double] = ["epoch": Double(record.epoch), "train_loss": record.trainLoss,
+        var m: [String: Double] = ["epoch": Double(record.epoch + 1), "train_loss": record.trainLoss,
                                    "train_accuracy": record.trainAccuracy]
         if let v = record.valAccuracy { m["val_accuracy"] = v }
         if let v = record.valLoss { m["val_loss"] = v }
@@ -464,7 +524,7 @@ public final class Trainer {
         guard let url = modelURL, let best, FileManager.default.fileExists(atPath: url.path) else { return }
         let (bestModel, _) = try ModelFile.load(url)
         var card = finalCard(metrics: metricsDictionary(best))
-        card.metrics["best_epoch"] = Double(best.epoch)
+        card.metrics["best_epoch"] = Double(best.epoch + 1)  // 1-based, as the CLI, metrics.csv and the report
         card.metrics["epochs"] = Double(history.count)
         try ModelFile.save(bestModel, card: card, to: url)
     }
@@ -489,11 +549,13 @@ public final class CancellationFlag: @unchecked Sendable {
 }
 
 public enum CheckpointMismatch: Error, CustomStringConvertible {
-    case recipe(String)
+    /// The checkpoint's recipe differs (each difference as `field: saved → now`).
+    case recipe(String, differences: [String])
     public var description: String {
         switch self {
-        case .recipe(let path):
-            "\(path) was written by a run with other settings"
+        case .recipe(let path, let differences):
+            "\(path) was written by a run with other settings (\(differences.joined(separator: "; "))); only more "
+                + "epochs in the last phase, under a constant or plateau schedule, can continue it"
         }
     }
 }

@@ -43,7 +43,7 @@ public struct TrainingCheckpoint {
         guard let json = dict.metadata[headerKey] else {
             throw ModelFileError.badCard(url.path, "not a Graft training checkpoint")
         }
-        let header = try JSONDecoder().decode(Header.self, from: Data(json.utf8))
+        let header = try JSONDecoder.graft.decode(Header.self, from: Data(json.utf8))
         let tensors = dict.tensors()
         let model = tensors.filter { $0.key.hasPrefix(modelPrefix) }
             .map { (key: String($0.key.dropFirst(modelPrefix.count)), tensor: $0.tensor) }

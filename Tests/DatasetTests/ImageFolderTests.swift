@@ -83,8 +83,9 @@ private func codePoints(_ strings: [String]) -> [[UInt32]] { strings.map { $0.un
         #expect { try ImageFolder(root: root) } throws: { error in
             let error = try #require(error as? DatasetError)
             return error.path == root.path && error.reason.hasPrefix(
-                "Found no valid file for the classes dog, empty. Supported extensions are: "
-                    + ".jpg, .jpeg, .png, .ppm, .bmp, .pgm, .tif, .tiff, .webp")
+                "Found no valid file for the classes dog, empty. Graft decodes JPEG and PNG files (.jpg, .jpeg, .png). ")
+                // Only formats Graft decodes are offered, not torchvision's whole list.
+                && !error.reason.contains(".webp")
         }
         let textFiles = try ImageFolder(root: root, classes: ["dog"], extensions: [".TXT"])
         #expect(textFiles.count == 1)
@@ -114,6 +115,32 @@ private func codePoints(_ strings: [String]) -> [[UInt32]] { strings.map { $0.un
         try FileManager.default.createSymbolicLink(atPath: root.appendingPathComponent("a/other").path, withDestinationPath: "../b")
         let dataset = try ImageFolder(root: root)
         #expect(dataset.paths.map { String($0.dropFirst(root.path.count + 1)) } == ["a/x.png", "a/other/y.png", "b/y.png"])
+    }
+
+    /// A link to the dataset root inside a class folder (`a/up -> ..`) would give every
+    /// class's images this class's label: it is not followed.
+    @Test func linkToTheRootIsNotFollowed() throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try write([], to: "a/x.png", in: root)
+        try write([], to: "b/y.png", in: root)
+        try FileManager.default.createSymbolicLink(atPath: root.appendingPathComponent("a/up").path, withDestinationPath: "..")
+        let dataset = try ImageFolder(root: root)
+        #expect(dataset.paths.map { String($0.dropFirst(root.path.count + 1)) } == ["a/x.png", "b/y.png"])
+        #expect(dataset.labels == [0, 1])
+    }
+
+    /// With the classes given, a missing class folder can be allowed, and folders of
+    /// classes not listed are reported, not silently dropped.
+    @Test func unlistedFoldersAreReported() throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try write([], to: "a/x.png", in: root)
+        try write([], to: "zebra/y.png", in: root)
+        let dataset = try ImageFolder(root: root, classes: ["a", "b"], allowEmpty: true)
+        #expect(dataset.classCounts == [1, 0])
+        #expect(dataset.unlistedFolders == ["zebra"])
+        #expect(try ImageFolder(root: root).unlistedFolders.isEmpty)
     }
 
     @Test func decodesImages() throws {

@@ -168,6 +168,30 @@ struct CLITests {
         #expect(convert.status == 0 && (convert.jsonLines.last?["tensors"] as? Int ?? 0) > 100)
         let back = try Self.graft(["convert", pth.path, root.appendingPathComponent("again.safetensors").path])
         #expect(back.status == 0)
+        // Formats are detected by content everywhere: a .pth is "no model card", not a bad header.
+        let evalPth = try Self.graft(["eval", pth.path, root.appendingPathComponent("val").path])
+        #expect(evalPth.status == 1 && evalPth.stderr.contains("no Graft model card")
+                && !evalPth.stderr.contains("header length"), "\(evalPth.stderr)")
+        // A truncated model file says so, instead of "not a Graft model file … add --model".
+        let model = try Data(contentsOf: run.appendingPathComponent("model.safetensors"))
+        let truncated = root.appendingPathComponent("truncated.safetensors")
+        try model.prefix(model.count / 2).write(to: truncated)
+        let cut = try Self.graft(["predict", truncated.path, image])
+        #expect(cut.status == 1 && !cut.stderr.contains("--model") && cut.stderr.contains("truncated.safetensors"),
+                "\(cut.stderr)")
+        // The run folder is not overwritten by accident, and resuming needs a checkpoint.
+        let again = try Self.graft([
+            "train", root.appendingPathComponent("train").path, "--val", root.appendingPathComponent("val").path,
+            "--model", "resnet18", "--weights", "none", "--freeze", "none", "--epochs", "1", "--image-size", "32",
+            "--out", run.path,
+        ])
+        #expect(again.status == 1 && again.stderr.contains("--overwrite"), "\(again.stderr)")
+        let nothing = try Self.graft([
+            "train", root.appendingPathComponent("train").path, "--model", "resnet18", "--weights", "none",
+            "--freeze", "none", "--epochs", "1", "--image-size", "32", "--out", root.appendingPathComponent("new").path,
+            "--resume",
+        ])
+        #expect(nothing.status == 1 && nothing.stderr.contains("no checkpoint.safetensors to resume"), "\(nothing.stderr)")
     }
 
     @Test func doctorFindsBrokenFilesAndLeaks() throws {
@@ -180,6 +204,13 @@ struct CLITests {
         let doctor = try Self.graft(["doctor", root.appendingPathComponent("train").path, "--val",
                                      root.appendingPathComponent("val").path, "--json"])
         #expect(doctor.status == 1)
+        // 15 files in class0 (4 + the cut one + 10 copies) against 4: 3.75×, printed as such (not "3×").
+        for i in 0..<10 {
+            try FileManager.default.copyItem(at: root.appendingPathComponent("train/class0/img0.png"),
+                                             to: root.appendingPathComponent("train/class0/extra\(i).png"))
+        }
+        let text = try Self.graft(["doctor", root.appendingPathComponent("train").path])
+        #expect(text.stdout.contains("3.8× the images of the smallest"), "\(text.stdout)")
         let report = try #require(doctor.jsonLines.last)
         let unreadable = report["unreadable"] as? [[String: Any]]
         #expect(unreadable?.count == 1 && (unreadable?.first?["path"] as? String)?.hasSuffix("cut.jpg") == true)

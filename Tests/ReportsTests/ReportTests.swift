@@ -9,26 +9,7 @@ import Torch
 import Vision
 @testable import Reports
 @testable import Transfer
-
-/// Images held in memory, as a dataset; `unreadable` samples throw like a broken file.
-struct MemoryDataset: Dataset {
-    let images: [Tensor]
-    let labels: [Int]
-    let classes: [String]
-    var unreadable: Set<Int> = []
-
-    struct Unreadable: Error, CustomStringConvertible {
-        let index: Int
-        var description: String { "sample \(index) is unreadable" }
-    }
-
-    func image(at index: Int) throws -> Tensor {
-        guard !unreadable.contains(index) else { throw Unreadable(index: index) }
-        return images[index]
-    }
-
-    func source(at index: Int) -> String { "memory/\(classes[labels[index]])/\(index).png" }
-}
+import GraftTestSupport
 
 /// A deterministic byte pattern: a gradient (where the Sub filter wins) mixed with noise.
 func testPattern(width: Int, height: Int, noise: Bool) -> [UInt8] {
