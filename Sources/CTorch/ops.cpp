@@ -358,7 +358,9 @@ ct_tensor ct_interpolate(ct_tensor input, int mode, const int64_t *size, const d
   PROTECT(nullptr, {
     at::OptionalIntArrayRef out;
     std::optional<at::ArrayRef<double>> scales;
-    if (size) out = ints(size, 2); else scales = at::ArrayRef<double>(scale, 2);
+    if (size) out = ints(size, 2);
+    else if (scale) scales = at::ArrayRef<double>(scale, 2);
+    else throw std::invalid_argument("interpolate needs an output size or a scale factor");
     const at::Tensor &x = T(input);
     switch (mode) {
       case 0: return wrap(at::upsample_nearest2d(x, out, scales));

@@ -80,6 +80,16 @@ func failed(_ function: String) -> Tensor {
     fatalError("Torch.\(error)")
 }
 
+/// Tier 1 for an error found on the Swift side: traps, or records inside a scope.
+@inline(never)
+func recordFailure(_ error: TorchError) {
+    if let collector = ErrorScope.collector {
+        if collector.first == nil { collector.first = error }
+        return
+    }
+    fatalError("Torch.\(error)")
+}
+
 /// Tier 1 for status-returning calls.
 @inline(__always)
 func opStatus(_ status: Int32, _ function: String) {

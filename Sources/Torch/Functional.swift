@@ -116,7 +116,11 @@ public enum Functional {
         _ input: Tensor, size: (Int, Int)? = nil, scaleFactor: (Double, Double)? = nil,
         mode: InterpolationMode = .nearest, alignCorners: Bool = false, antialias: Bool = false
     ) -> Tensor {
-        precondition((size == nil) != (scaleFactor == nil), "interpolate: give exactly one of size and scaleFactor")
+        guard (size == nil) != (scaleFactor == nil) else {
+            recordFailure(TorchError(operation: "interpolate",
+                                     message: "give exactly one of an output size or a scale factor"))
+            return Tensor.undefined()
+        }
         if let size {
             return op(ct_interpolate(input.handle, mode.rawValue, [Int64(size.0), Int64(size.1)], nil,
                                      alignCorners, antialias), "interpolate")

@@ -23,7 +23,13 @@ public final class Tensor: @unchecked Sendable {
     /// Whether the tensor holds data (an op that failed inside ``withTorchErrors(_:)`` yields an undefined one).
     public var isDefined: Bool { ct_defined(handle) }
 
-    public var rank: Int { Int(ct_dim(handle)) }
+    /// The number of dimensions. On an undefined tensor (an earlier op failed) this is an
+    /// error like any op's: it traps, or is recorded inside ``withTorchErrors(_:)`` (then 0).
+    public var rank: Int {
+        let n = ct_dim(handle)
+        guard n >= 0 else { opStatus(-1, "dim"); return 0 }
+        return Int(n)
+    }
 
     /// Sizes, outermost first (NCHW for images whatever the memory format).
     public var shape: [Int] {
@@ -43,15 +49,26 @@ public final class Tensor: @unchecked Sendable {
         return s.map(Int.init)
     }
 
+    /// The size of dimension `dim` (negative counts from the end). Out of range, an error
+    /// like any op's (recorded inside ``withTorchErrors(_:)``, then 0).
     public func size(_ dim: Int) -> Int {
         let s = shape
-        return s[dim < 0 ? dim + s.count : dim]
+        let index = dim < 0 ? dim + s.count : dim
+        guard s.indices.contains(index) else {
+            recordFailure(TorchError(operation: "size", message: "dimension \(dim) is out of range for a tensor of rank \(s.count)"))
+            return 0
+        }
+        return s[index]
     }
 
+    /// The element type; on an undefined tensor, or a libtorch type Graft has no name for,
+    /// an error like any op's (recorded inside ``withTorchErrors(_:)``, then `.float32`).
     public var dtype: DType {
         let raw = ct_dtype(handle)
+        guard raw >= 0 else { opStatus(-1, "dtype"); return .float32 }
         guard let dtype = DType(rawValue: raw) else {
-            fatalError("Torch.dtype: libtorch scalar type \(raw) has no Graft DType")
+            recordFailure(TorchError(operation: "dtype", message: "libtorch scalar type \(raw) has no Graft DType"))
+            return .float32
         }
         return dtype
     }
@@ -62,7 +79,11 @@ public final class Tensor: @unchecked Sendable {
         return Device(rawType: type, index: index)
     }
 
-    public var count: Int { Int(ct_numel(handle)) }
+    public var count: Int {
+        let n = ct_numel(handle)
+        guard n >= 0 else { opStatus(-1, "numel"); return 0 }
+        return Int(n)
+    }
     public var storageOffset: Int { Int(ct_storage_offset(handle)) }
 
     public func isContiguous(_ format: MemoryFormat = .contiguous) -> Bool {

@@ -212,3 +212,21 @@ func residentBytes() -> Int {
     let fields = statm.split(separator: " ")
     return (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE)))
 }
+
+/// Metadata of an undefined tensor (an op failed inside `withTorchErrors`) is an error
+/// like any op's, never a made-up value or a trap.
+@Suite struct MetadataErrorTests {
+    @Test func undefinedTensorsMetadataThrowsInsideTheScope() throws {
+        #expect(throws: TorchError.self) { try withTorchErrors { _ = Tensor.undefined().shape } }
+        #expect(throws: TorchError.self) { try withTorchErrors { _ = Tensor.undefined().dtype } }
+        #expect(throws: TorchError.self) { try withTorchErrors { _ = Tensor.undefined().count } }
+        #expect(throws: TorchError.self) { try withTorchErrors { _ = Tensor.zeros([2, 3]).size(2) } }
+        #expect(try withTorchErrors { Tensor.zeros([2, 3]).size(-1) } == 3)
+    }
+
+    @Test func interpolateWithoutSizeOrScaleIsAnError() throws {
+        #expect {
+            try withTorchErrors { _ = Functional.interpolate(Tensor.zeros([1, 1, 4, 4])) }
+        } throws: { error in "\(error)".contains("output size or a scale factor") }
+    }
+}
