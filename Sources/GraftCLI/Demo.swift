@@ -133,8 +133,9 @@ extension Demo {
                 let runStart = Date()
                 progress.line("— \(name == "pretrained" ? "EfficientNet-Lite0 from its ImageNet weights" : "the same network from random weights")")
                 progress.totalEpochs = String(recipe.totalEpochs)
-                let session = TrainingSession(recipe: recipe, train: train, validation: validation,
+                var session = TrainingSession(recipe: recipe, train: train, validation: validation,
                                               runDirectory: URL(fileURLWithPath: out).appendingPathComponent(name))
+                session.overwrite = true  // the demo is one fixed job: running it again replaces its runs
                 let result = try session.runWithReport(onEvent: { progress.handle($0) }).result
                 guard let modelPath = result.modelPath else { continue }
                 let (model, card) = try ModelFile.load(modelPath)
