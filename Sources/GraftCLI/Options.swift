@@ -116,7 +116,7 @@ func cliMessage(for error: any Error) -> String? {
         switch e {
         case .nothingToResume: return "--resume: \(e); run without --resume to start"
         case .holdsARun: return "--out: \(e); add --resume to continue it, --overwrite to replace it, or pick another folder"
-        case .cannotCreate: return "--out: \(e)"
+        case .cannotCreate, .cannotWrite: return "--out: \(e)"
         }
     default: return nil
     }

@@ -55,7 +55,7 @@ public struct RunReport {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
-            throw RunReportError.cannotWrite(path: directory.path, reason: error.localizedDescription)
+            throw RunReportError.cannotWrite(path: directory.path, reason: describeIOError(error))
         }
         try save(Data(metricsCSV().utf8), as: "metrics.csv", in: directory)
         var page = ReportPage(architecture: trainer.card.architecture, created: trainer.card.created,
@@ -154,7 +154,7 @@ public struct RunReport {
         do {
             try data.write(to: url, options: .atomic)
         } catch {
-            throw RunReportError.cannotWrite(path: url.path, reason: error.localizedDescription)
+            throw RunReportError.cannotWrite(path: url.path, reason: describeIOError(error))
         }
     }
 }

@@ -123,12 +123,7 @@ extension TrainingSession {
             guard overwrite else { throw RunFolderError.holdsARun(runDirectory.path) }
             for url in [model, checkpoint] where files.fileExists(atPath: url.path) { try files.removeItem(at: url) }
         }
-        do {
-            try files.createDirectory(at: runDirectory, withIntermediateDirectories: true)
-        } catch {
-            throw RunFolderError.cannotCreate(runDirectory.path, reason: (error as NSError).localizedFailureReason
-                                              ?? error.localizedDescription)
-        }
+        if let reason = makeDirectories(runDirectory.path) { throw RunFolderError.cannotCreate(runDirectory.path, reason: reason) }
         Self.removeStaleTemporaries(in: runDirectory)
     }
 
@@ -151,12 +146,14 @@ public enum RunFolderError: Error, CustomStringConvertible, Equatable {
     case nothingToResume(String)
     case holdsARun(String)
     case cannotCreate(String, reason: String)
+    case cannotWrite(String, reason: String)
 
     public var description: String {
         switch self {
         case .nothingToResume(let path): "\(path) has no checkpoint.safetensors to resume from"
         case .holdsARun(let path): "\(path) already holds a run (model.safetensors or checkpoint.safetensors)"
         case .cannotCreate(let path, let reason): "cannot create the run folder \(path): \(reason)"
+        case .cannotWrite(let path, let reason): "cannot write \(path): \(reason)"
         }
     }
 }
@@ -164,6 +161,39 @@ public enum RunFolderError: Error, CustomStringConvertible, Equatable {
 func writeJSON<T: Encodable>(_ value: T, to url: URL) throws {
     let encoder = JSONEncoder.sorted
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    try encoder.encode(value).write(to: url, options: .atomic)
+    do {
+        try encoder.encode(value).write(to: url, options: .atomic)
+    } catch let error as EncodingError {
+        throw error
+    } catch {
+        throw RunFolderError.cannotWrite(url.path, reason: describeIOError(error))
+    }
+}
+
+/// `mkdir -p` with POSIX calls, so a failure has its errno: nil on success, else the cause
+/// ("Not a directory", "Read-only file system", "No space left on device").
+func makeDirectories(_ path: String) -> String? {
+    var current = path.hasPrefix("/") ? "" : "."
+    for component in path.split(separator: "/") {
+        current += "/" + component
+        var info = stat()
+        if stat(current, &info) == 0 {
+            if info.st_mode & S_IFMT != S_IFDIR { return "\(current) is not a folder" }
+            continue
+        }
+        if mkdir(current, 0o777) != 0 && errno != EEXIST { return "\(current): " + String(cString: strerror(errno)) }
+    }
+    return nil
+}
+
+/// The cause of a file-system error in a few words ("No space left on device", "Read-only
+/// file system"), from the POSIX error under Foundation's, instead of its whole dump.
+public func describeIOError(_ error: any Error) -> String {
+    let ns = error as NSError
+    if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+        return String(cString: strerror(Int32(underlying.code)))
+    }
+    if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))) }
+    return ns.localizedFailureReason ?? ns.localizedDescription
 }
 

@@ -192,6 +192,15 @@ struct CLITests {
             "--resume",
         ])
         #expect(nothing.status == 1 && nothing.stderr.contains("no checkpoint.safetensors to resume"), "\(nothing.stderr)")
+        // An --out that can't be made: one line with the path and the cause, no Foundation dump.
+        let blocked = root.appendingPathComponent("a-file")
+        try Data("x".utf8).write(to: blocked)
+        let cannot = try Self.graft([
+            "train", root.appendingPathComponent("train").path, "--model", "resnet18", "--weights", "none",
+            "--freeze", "none", "--epochs", "1", "--image-size", "32", "--out", blocked.path + "/run",
+        ])
+        #expect(cannot.status == 1 && cannot.stderr.contains(blocked.path + "/run") && cannot.stderr.contains("a-file is not a folder")
+                && !cannot.stderr.contains("Domain="), "\(cannot.stderr)")
     }
 
     @Test func doctorFindsBrokenFilesAndLeaks() throws {
