@@ -45,7 +45,8 @@ func writeAtomically(to url: URL, _ body: (inout FileSink) throws -> Void) throw
     let directory = url.deletingLastPathComponent().path
     let temporary = directory + "/." + url.lastPathComponent + ".\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
     let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
-    guard fd >= 0 else { throw CheckpointError.io(file: temporary, operation: "create", code: errno) }
+    // The error names the file asked for, not the temporary one the user never chose.
+    guard fd >= 0 else { throw CheckpointError.io(file: path, operation: "create", code: errno) }
     var closed = false
     do {
         var sink = FileSink(name: path, fd: fd)

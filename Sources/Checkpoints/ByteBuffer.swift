@@ -46,13 +46,15 @@ final class ByteBuffer: @unchecked Sendable {
         return ByteBuffer(name: path, base: UnsafeRawPointer(address), count: size, isMapped: true)
     }
 
-    /// Copies `bytes` into memory this buffer owns.
-    convenience init(copying bytes: some Collection<UInt8>) {
-        self.init(count: bytes.count) { $0.copyBytes(from: bytes) }
+    /// Copies `bytes` into memory this buffer owns; errors call it `name`.
+    convenience init(copying bytes: some Collection<UInt8>, name: String = "<memory>") {
+        self.init(count: bytes.count, name: name) { $0.copyBytes(from: bytes) }
     }
 
     /// `count` bytes of memory this buffer owns, written by `fill` (which must write them all).
-    convenience init(count: Int, fill: (UnsafeMutableRawBufferPointer) throws -> Void) rethrows {
+    convenience init(
+        count: Int, name: String = "<memory>", fill: (UnsafeMutableRawBufferPointer) throws -> Void
+    ) rethrows {
         let memory = UnsafeMutableRawBufferPointer.allocate(byteCount: max(count, 1), alignment: 64)
         do {
             try fill(UnsafeMutableRawBufferPointer(rebasing: memory[0..<count]))
@@ -60,7 +62,7 @@ final class ByteBuffer: @unchecked Sendable {
             memory.deallocate()
             throw error
         }
-        self.init(name: "<memory>", base: UnsafeRawPointer(memory.baseAddress!), count: count, isMapped: false)
+        self.init(name: name, base: UnsafeRawPointer(memory.baseAddress!), count: count, isMapped: false)
     }
 
     deinit {

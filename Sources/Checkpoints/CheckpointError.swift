@@ -10,7 +10,8 @@ import Darwin
 ///
 /// Every case names the file (its path, or `<memory>` for bytes handed in by the caller)
 /// and, where one is involved, the tensor key, zip entry, pickle offset or Python global.
-/// ``description`` adds what to do about it.
+/// ``description`` adds what to do about it. It is one line of bounded length: names and
+/// values read from the file appear as an ``excerpt(_:limit:)``, never whole.
 public enum CheckpointError: Error, CustomStringConvertible, Sendable {
     /// A system call failed: `operation` is what was attempted (`open`, `mmap`, `write`,
     /// `rename`, ...) and `code` the `errno` it left.
@@ -43,13 +44,16 @@ public enum CheckpointError: Error, CustomStringConvertible, Sendable {
             return "'\(file)'\(Self.keyPart(key)) is malformed: \(detail). "
                 + "The file is corrupt or not a checkpoint; re-create it with torch.save or safetensors."
         case let .forbiddenGlobal(file, global):
-            return "'\(file)' references the Python global '\(global)', which a weights-only checkpoint may not use; "
+            return "'\(file)' references the Python global '\(excerpt(global))', "
+                + "which a weights-only checkpoint may not use; "
                 + "nothing was executed. Load it in Python with torch.load and re-save only the state dict "
                 + "(torch.save(model.state_dict(), path)) or convert it to safetensors."
         case let .unsupported(file, key, detail):
             return "'\(file)'\(Self.keyPart(key)) is not supported: \(detail)."
         case let .noStateDict(file, keys):
-            let found = keys.isEmpty ? "no string keys" : "keys " + keys.map { "'\($0)'" }.joined(separator: ", ")
+            let shown = keys.prefix(8).map { "'\(excerpt($0, limit: 40))'" }
+                + (keys.count > 8 ? ["… (\(keys.count) in all)"] : [])
+            let found = keys.isEmpty ? "no string keys" : "keys " + shown.joined(separator: ", ")
             return "'\(file)' holds no map of names to tensors at the top level or under 'state_dict', 'model' "
                 + "or 'model_state_dict' (top level has \(found)). Use TorchCheckpoint.readObject to inspect it."
         case let .invalidInput(detail):
@@ -58,6 +62,32 @@ public enum CheckpointError: Error, CustomStringConvertible, Sendable {
     }
 
     private static func keyPart(_ key: String?) -> String {
-        key.map { " (key '\($0)')" } ?? ""
+        key.map { " (key '\(excerpt($0))')" } ?? ""
     }
+}
+
+/// `text` for an error message: one line (control characters and line separators escaped as
+/// `\n`, `\u{1B}`, ...) of at most `limit` characters, the rest elided as `…`.
+/// Names read from a file (keys, zip entries, globals) may be arbitrarily long.
+func excerpt(_ text: String, limit: Int = 120) -> String {
+    var out = ""
+    var count = 0
+    for scalar in text.unicodeScalars {
+        guard count < limit else { return out + "…" }
+        switch scalar.properties.generalCategory {
+        case .control, .lineSeparator, .paragraphSeparator, .format:
+            out += scalar.escaped(asASCII: true)
+        default:
+            out.unicodeScalars.append(scalar)
+        }
+        count += 1
+    }
+    return out
+}
+
+/// `values` (a shape or strides) for an error message: `[2, 3]`, or the first `limit`
+/// followed by `… (N in all)`.
+func excerpt(_ values: [Int], limit: Int = 8) -> String {
+    let shown = values.prefix(limit).map(String.init) + (values.count > limit ? ["… (\(values.count) in all)"] : [])
+    return "[" + shown.joined(separator: ", ") + "]"
 }

@@ -63,7 +63,8 @@ public enum SafeTensors {
         do {
             json = try JSONSerialization.jsonObject(with: Data(buffer.bytes(headerRange)))
         } catch {
-            throw CheckpointError.malformed(file: file, key: nil, detail: "the header is not valid JSON (\(error))")
+            throw CheckpointError.malformed(
+                file: file, key: nil, detail: "the header is not valid JSON (\(excerpt("\(error)", limit: 200)))")
         }
         guard let header = json as? [String: Any] else {
             throw CheckpointError.malformed(file: file, key: nil, detail: "the header is not a JSON object")
@@ -86,7 +87,7 @@ public enum SafeTensors {
             guard let elementType = ElementType(safetensorsName: dtype) else {
                 throw CheckpointError.unsupported(
                     file: file, key: key,
-                    detail: "dtype \"\(dtype)\" (supported: F64 F32 F16 BF16 I64 I32 I16 I8 U8 BOOL)")
+                    detail: "dtype \"\(excerpt(dtype))\" (supported: F64 F32 F16 BF16 I64 I32 I16 I8 U8 BOOL)")
             }
             guard let shape = integers(info["shape"]), shape.allSatisfy({ $0 >= 0 }) else {
                 throw fail("\"shape\" must be a list of non-negative integers")
@@ -100,8 +101,8 @@ public enum SafeTensors {
             }
             let expected = TensorData.checkedProduct(shape + [elementType.byteSize])
             guard end - begin == expected else {
-                throw fail("data_offsets [\(begin), \(end)] span \(end - begin) bytes but \(dtype) \(shape) needs "
-                    + (expected.map(String.init) ?? "more than Int.max"))
+                throw fail("data_offsets [\(begin), \(end)] span \(end - begin) bytes "
+                    + "but \(dtype) \(excerpt(shape)) needs " + (expected.map(String.init) ?? "more than Int.max"))
             }
             let tensor = try TensorData(
                 elementType: elementType, shape: shape, strides: TensorData.contiguousStrides(shape),

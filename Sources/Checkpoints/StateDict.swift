@@ -45,7 +45,7 @@ public struct StateDict: Sendable {
             var seen = Set<String>()
             let duplicate = entries.first { !seen.insert($0.key).inserted }?.key
             throw CheckpointError.invalidInput(
-                detail: "key '\(duplicate ?? "")' appears more than once in the state dict for '\(file)'")
+                detail: "key '\(excerpt(duplicate ?? ""))' appears more than once in the state dict for '\(file)'")
         }
     }
 

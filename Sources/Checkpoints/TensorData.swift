@@ -30,17 +30,18 @@ public struct TensorData: Sendable {
             throw fail("storage bytes \(storageRange) lie outside the file's \(buffer.count) bytes")
         }
         guard shape.count == strides.count else {
-            throw fail("shape \(shape) and strides \(strides) have different lengths")
+            throw fail("shape \(excerpt(shape)) and strides \(excerpt(strides)) have different lengths")
         }
         guard shape.allSatisfy({ $0 >= 0 }), strides.allSatisfy({ $0 >= 0 }), storageOffset >= 0 else {
-            throw fail("negative size, stride or offset (shape \(shape), strides \(strides), offset \(storageOffset))")
+            throw fail("negative size, stride or offset "
+                + "(shape \(excerpt(shape)), strides \(excerpt(strides)), offset \(storageOffset))")
         }
         let storageElements = storageRange.count / elementType.byteSize
         // Views may repeat elements (stride 0), but not expand beyond what memory could hold.
         guard let count = Self.checkedProduct(shape),
               let bytes = Self.checkedProduct([count, elementType.byteSize]),
               bytes <= max(storageRange.count, 1 << 32)
-        else { throw fail("shape \(shape) is too large for its \(storageRange.count)-byte storage") }
+        else { throw fail("shape \(excerpt(shape)) is too large for its \(storageRange.count)-byte storage") }
         if count == 0 {
             guard storageOffset <= storageElements else {
                 throw fail("storage offset \(storageOffset) is past the storage's \(storageElements) elements")
@@ -50,12 +51,12 @@ public struct TensorData: Sendable {
             for (size, stride) in zip(shape, strides) {
                 let (step, overflow1) = (size - 1).multipliedReportingOverflow(by: stride)
                 let (sum, overflow2) = last.addingReportingOverflow(step)
-                guard !overflow1, !overflow2 else { throw fail("strides \(strides) overflow") }
+                guard !overflow1, !overflow2 else { throw fail("strides \(excerpt(strides)) overflow") }
                 last = sum
             }
             guard last < storageElements else {
-                throw fail("view (offset \(storageOffset), shape \(shape), strides \(strides)) reaches element \(last) "
-                    + "but the storage holds \(storageElements) \(elementType) elements")
+                throw fail("view (offset \(storageOffset), shape \(excerpt(shape)), strides \(excerpt(strides))) "
+                    + "reaches element \(last) but the storage holds \(storageElements) \(elementType) elements")
             }
         }
         self.elementType = elementType
@@ -71,7 +72,7 @@ public struct TensorData: Sendable {
     public init(elementType: ElementType, shape: [Int], bytes: some Collection<UInt8>) throws {
         guard shape.allSatisfy({ $0 >= 0 }), Self.checkedProduct(shape + [elementType.byteSize]) == bytes.count else {
             throw CheckpointError.invalidInput(
-                detail: "\(bytes.count) bytes do not hold a \(elementType) tensor of shape \(shape)")
+                detail: "\(bytes.count) bytes do not hold a \(elementType) tensor of shape \(excerpt(shape))")
         }
         try self.init(elementType: elementType, shape: shape) { $0.copyBytes(from: bytes) }
     }
@@ -81,7 +82,8 @@ public struct TensorData: Sendable {
     public init(elementType: ElementType, shape: [Int],
                 fill: (UnsafeMutableRawBufferPointer) throws -> Void) throws {
         guard shape.allSatisfy({ $0 >= 0 }), let count = Self.checkedProduct(shape + [elementType.byteSize]) else {
-            throw CheckpointError.invalidInput(detail: "shape \(shape) is not a valid \(elementType) tensor shape")
+            throw CheckpointError.invalidInput(
+                detail: "shape \(excerpt(shape)) is not a valid \(elementType) tensor shape")
         }
         let buffer = try ByteBuffer(count: count, fill: fill)
         try self.init(

@@ -100,17 +100,19 @@ public enum TorchCheckpoint {
             guard order == "little" else {
                 throw CheckpointError.unsupported(
                     file: buffer.name, key: entry.name,
-                    detail: "byte order '\(order)'; only little-endian checkpoints can be read")
+                    detail: "byte order '\(excerpt(order))'; only little-endian checkpoints can be read")
             }
         }
         let pickleRange = try zip.data(pickle)
         var unpickler = Unpickler(buffer, range: pickleRange)
         let root = try unpickler.load()
-        var converter = PickleConverter(file: buffer.name, budget: budget(pickleRange.count)) { reference, key in
+        var converter = PickleConverter(
+            file: buffer.name, heap: unpickler.heap, budget: budget(pickleRange.count)
+        ) { reference, key in
             let name = folder + "data/" + reference.storage.key
             guard let entry = zip.entry(named: name) else {
                 throw CheckpointError.malformed(
-                    file: buffer.name, key: key, detail: "its storage entry '\(name)' is missing from the zip")
+                    file: buffer.name, key: key, detail: "its storage entry '\(excerpt(name))' is missing from the zip")
             }
             return try tensor(reference, storage: zip.data(entry), buffer: buffer, key: key)
         }
@@ -119,15 +121,19 @@ public enum TorchCheckpoint {
 
     private static func readLegacy(_ buffer: ByteBuffer) throws -> PickleValue {
         var unpickler = Unpickler(buffer, range: legacyMagic.count..<buffer.count)
-        let version = try unpickler.load()
-        guard case .int(1001) = version else {
+        switch try unpickler.load() {
+        case .int(1001): break
+        case let .int(version):
             throw CheckpointError.unsupported(
                 file: buffer.name, key: nil, detail: "legacy protocol version \(version) (only 1001 exists)")
+        case let version: // never printed: it may be nested arbitrarily deep
+            throw CheckpointError.malformed(
+                file: buffer.name, key: nil, detail: "the legacy protocol version is \(version.typeName), not an int")
         }
         guard case let .dict(systemInfo) = try unpickler.load() else {
             throw CheckpointError.malformed(file: buffer.name, key: nil, detail: "the sys_info dict is missing")
         }
-        for (key, value) in systemInfo.pairs {
+        for (key, value) in unpickler.heap.dicts[systemInfo] {
             if case .string("little_endian") = key, case .bool(false) = value {
                 throw CheckpointError.unsupported(
                     file: buffer.name, key: nil, detail: "it was saved on a big-endian machine")
@@ -141,28 +147,30 @@ public enum TorchCheckpoint {
         }
         var position = unpickler.position
         var storages: [String: Range<Int>] = [:]
-        for item in keys.items {
+        for item in unpickler.heap.lists[keys] {
             guard case let .string(key) = item, let reference = unpickler.storages[key] else {
                 throw CheckpointError.malformed(
                     file: buffer.name, key: nil, detail: "the storage key list names a storage the object does not use")
             }
-            let count = try buffer.integer(UInt64.self, at: position, "the element count of storage '\(key)'")
+            let count = try buffer.integer(UInt64.self, at: position, "the element count of storage '\(excerpt(key))'")
             guard count == UInt64(reference.elementCount),
                   let length = TensorData.checkedProduct([reference.elementCount, reference.elementType.byteSize])
             else {
                 throw CheckpointError.malformed(
                     file: buffer.name, key: nil,
-                    detail: "storage '\(key)' at offset \(position) holds \(count) elements "
+                    detail: "storage '\(excerpt(key))' at offset \(position) holds \(count) elements "
                         + "but its id declares \(reference.elementCount)")
             }
-            storages[key] = try buffer.range(at: position + 8, length: length, "storage '\(key)'")
+            storages[key] = try buffer.range(at: position + 8, length: length, "storage '\(excerpt(key))'")
             position += 8 + length
         }
-        var converter = PickleConverter(file: buffer.name, budget: budget(objectEnd)) { reference, key in
+        var converter = PickleConverter(
+            file: buffer.name, heap: unpickler.heap, budget: budget(objectEnd)
+        ) { reference, key in
             guard let storage = storages[reference.storage.key] else {
                 throw CheckpointError.malformed(
                     file: buffer.name, key: key,
-                    detail: "its storage '\(reference.storage.key)' is missing from the file's storage list")
+                    detail: "its storage '\(excerpt(reference.storage.key))' is missing from the file's storage list")
             }
             return try tensor(reference, storage: storage, buffer: buffer, key: key)
         }
@@ -184,7 +192,7 @@ public enum TorchCheckpoint {
         guard storage.count == TensorData.checkedProduct([declared.elementCount, size]) else {
             throw CheckpointError.malformed(
                 file: buffer.name, key: key,
-                detail: "storage '\(declared.key)' has \(storage.count) bytes but its id declares "
+                detail: "storage '\(excerpt(declared.key))' has \(storage.count) bytes but its id declares "
                     + "\(declared.elementCount) \(declared.elementType) elements")
         }
         var range = storage
@@ -192,7 +200,8 @@ public enum TorchCheckpoint {
             guard view.count <= declared.elementCount - view.offset else {
                 throw CheckpointError.malformed(
                     file: buffer.name, key: key,
-                    detail: "a view of \(view.count) elements at \(view.offset) exceeds storage '\(declared.key)'")
+                    detail: "a view of \(view.count) elements at \(view.offset) "
+                        + "exceeds storage '\(excerpt(declared.key))'")
             }
             range = (storage.lowerBound + view.offset * size)..<(storage.lowerBound + (view.offset + view.count) * size)
         }

@@ -53,16 +53,11 @@ enum AllowedGlobal {
     }
 }
 
-final class ListObject {
-    var items: [PickledObject] = []
-}
-
-final class DictObject {
-    var pairs: [(key: PickledObject, value: PickledObject)] = []
-}
-
-/// An object on the unpickler's stack. Lists and dicts are shared references, as in Python,
-/// so that `SETITEMS` on a memoized dict is seen by every later `BINGET` of it.
+/// An object on the unpickler's stack. Tuples, lists and dicts are indices into the
+/// unpickler's ``PickleHeap``, so lists and dicts are shared as in Python (`SETITEMS` on a
+/// memoized dict is seen by every later `BINGET` of it), yet no object holds another: a pickle
+/// that puts a list into itself makes no reference cycle, and one nested 100,000 deep makes no
+/// value whose destruction recurses 100,000 deep. ``PickleConverter`` builds the nested values.
 enum PickledObject {
     case none
     case bool(Bool)
@@ -70,12 +65,39 @@ enum PickledObject {
     case float(Double)
     case string(String)
     case bytes([UInt8])
-    case tuple([PickledObject])
-    case list(ListObject)
-    case dict(DictObject)
+    case tuple(Int)
+    case list(Int)
+    case dict(Int)
     case global(AllowedGlobal)
     case storage(StorageReference)
     case tensor(TensorReference)
+
+    /// The Python type, for error messages (never the value, which may be huge or deep).
+    var typeName: String {
+        switch self {
+        case .none: "None"
+        case .bool: "a bool"
+        case .int: "an int"
+        case .float: "a float"
+        case .string: "a str"
+        case .bytes: "bytes"
+        case .tuple: "a tuple"
+        case .list: "a list"
+        case .dict: "a dict"
+        case .global: "a global"
+        case .storage: "a storage"
+        case .tensor: "a tensor"
+        }
+    }
+}
+
+/// The tuples, lists and dicts of one ``Unpickler``, which ``PickledObject``s index.
+struct PickleHeap {
+    var tuples: [[PickledObject]] = []
+    /// The tuples that hold a list or a dict, at any depth: Python cannot hash them.
+    var unhashableTuples: Set<Int> = []
+    var lists: [[PickledObject]] = []
+    var dicts: [[(key: PickledObject, value: PickledObject)]] = []
 }
 
 /// A restricted unpickler for the pickles in PyTorch checkpoints (protocol 2, plus the
@@ -95,6 +117,8 @@ struct Unpickler {
     private var stack: [PickledObject] = []
     private var marks: [Int] = []
     private var memo: [Int: PickledObject] = [:]
+    /// The tuples, lists and dicts of every pickle read so far.
+    private(set) var heap = PickleHeap()
 
     /// Reads the pickles in `range` of `buffer`.
     init(_ buffer: ByteBuffer, range: Range<Int>) {
@@ -117,16 +141,16 @@ struct Unpickler {
                 guard version <= 5 else { throw fail("pickle protocol \(version) is unknown") }
             case 0x95: _ = try take(8) // FRAME: a length hint only
             case 0x2E: return try pop() // STOP
-            case 0x7D: stack.append(.dict(DictObject())) // EMPTY_DICT
-            case 0x5D: stack.append(.list(ListObject())) // EMPTY_LIST
-            case 0x29: stack.append(.tuple([])) // EMPTY_TUPLE
+            case 0x7D: stack.append(newDict()) // EMPTY_DICT
+            case 0x5D: stack.append(newList()) // EMPTY_LIST
+            case 0x29: stack.append(newTuple([])) // EMPTY_TUPLE
             case 0x85, 0x86, 0x87: // TUPLE1, TUPLE2, TUPLE3
                 let count = Int(opcode - 0x84)
                 guard stack.count - (marks.last ?? 0) >= count else { throw fail("stack underflow") }
                 let items = Array(stack.suffix(count))
                 stack.removeLast(count)
-                stack.append(.tuple(items))
-            case 0x74: stack.append(.tuple(try popMark())) // TUPLE
+                stack.append(newTuple(items))
+            case 0x74: stack.append(newTuple(try popMark())) // TUPLE
             case 0x28: marks.append(stack.count) // MARK
             case 0x4A: stack.append(.int(Int(Int32(bitPattern: try integer(UInt32.self))))) // BININT
             case 0x4B: stack.append(.int(Int(try byte()))) // BININT1
@@ -153,18 +177,22 @@ struct Unpickler {
             case 0x73: // SETITEM
                 let value = try pop()
                 let key = try pop()
-                try dictionaryOnTop().pairs.append((key, value))
+                try checkHashable(key)
+                heap.dicts[try dictionaryOnTop()].append((key, value))
             case 0x75: // SETITEMS
                 let items = try popMark()
                 guard items.count.isMultiple(of: 2) else { throw fail("SETITEMS with an odd number of items") }
                 let dictionary = try dictionaryOnTop()
-                for i in stride(from: 0, to: items.count, by: 2) { dictionary.pairs.append((items[i], items[i + 1])) }
+                for i in stride(from: 0, to: items.count, by: 2) {
+                    try checkHashable(items[i])
+                    heap.dicts[dictionary].append((items[i], items[i + 1]))
+                }
             case 0x61: // APPEND
                 let item = try pop()
-                try listOnTop().items.append(item)
+                heap.lists[try listOnTop()].append(item)
             case 0x65: // APPENDS
                 let items = try popMark()
-                try listOnTop().items.append(contentsOf: items)
+                heap.lists[try listOnTop()].append(contentsOf: items)
             case 0x63: stack.append(.global(try global(module: try line(), name: try line()))) // GLOBAL
             case 0x93: // STACK_GLOBAL
                 guard case let .string(name) = try pop(), case let .string(module) = try pop() else {
@@ -275,14 +303,49 @@ struct Unpickler {
         return object
     }
 
-    private func dictionaryOnTop() throws -> DictObject {
+    /// The index in ``heap`` of the dict on top of the stack.
+    private func dictionaryOnTop() throws -> Int {
         guard case let .dict(dictionary) = try top() else { throw fail("SETITEM on something other than a dict") }
         return dictionary
     }
 
-    private func listOnTop() throws -> ListObject {
+    /// The index in ``heap`` of the list on top of the stack.
+    private func listOnTop() throws -> Int {
         guard case let .list(list) = try top() else { throw fail("APPEND on something other than a list") }
         return list
+    }
+
+    private mutating func newTuple(_ items: [PickledObject]) -> PickledObject {
+        heap.tuples.append(items)
+        if !items.allSatisfy(isHashable) { heap.unhashableTuples.insert(heap.tuples.count - 1) }
+        return .tuple(heap.tuples.count - 1)
+    }
+
+    /// Whether Python can hash `object`, as a dict key must be: not a list or a dict, nor a
+    /// tuple holding one. (So no dict can be its own key.)
+    private func isHashable(_ object: PickledObject) -> Bool {
+        switch object {
+        case .list, .dict: false
+        case let .tuple(tuple): !heap.unhashableTuples.contains(tuple)
+        default: true
+        }
+    }
+
+    private func checkHashable(_ key: PickledObject) throws {
+        guard isHashable(key) else {
+            let what = if case .tuple = key { "a tuple that holds a list or a dict" } else { key.typeName }
+            throw fail("a dict key is \(what), which Python cannot hash")
+        }
+    }
+
+    private mutating func newList() -> PickledObject {
+        heap.lists.append([])
+        return .list(heap.lists.count - 1)
+    }
+
+    private mutating func newDict(_ pairs: [(key: PickledObject, value: PickledObject)] = []) -> PickledObject {
+        heap.dicts.append(pairs)
+        return .dict(heap.dicts.count - 1)
     }
 
     // MARK: Globals, calls and storages
@@ -295,22 +358,24 @@ struct Unpickler {
     }
 
     /// `REDUCE`/`NEWOBJ`: rebuilds a dict or a tensor reference from an allowed global.
-    private func call(_ callable: PickledObject, _ arguments: PickledObject) throws -> PickledObject {
+    private mutating func call(_ callable: PickledObject, _ arguments: PickledObject) throws -> PickledObject {
         guard case let .global(function) = callable else { throw fail("REDUCE calls something that is not a global") }
-        guard case let .tuple(arguments) = arguments else { throw fail("REDUCE arguments are not a tuple") }
+        guard case let .tuple(tuple) = arguments else { throw fail("REDUCE arguments are not a tuple") }
+        let arguments = heap.tuples[tuple]
         switch (function, arguments.count) {
         case (.orderedDict, 0):
-            return .dict(DictObject())
+            return newDict()
         case (.orderedDict, 1):
             guard case let .list(list) = arguments[0] else { break }
-            let dictionary = DictObject()
-            for item in list.items {
-                guard case let .tuple(pair) = item, pair.count == 2 else {
+            var pairs: [(key: PickledObject, value: PickledObject)] = []
+            for item in heap.lists[list] {
+                guard case let .tuple(pair) = item, heap.tuples[pair].count == 2 else {
                     throw fail("OrderedDict items are not pairs")
                 }
-                dictionary.pairs.append((pair[0], pair[1]))
+                try checkHashable(heap.tuples[pair][0])
+                pairs.append((heap.tuples[pair][0], heap.tuples[pair][1]))
             }
-            return .dict(dictionary)
+            return newDict(pairs)
         case (.rebuildTensorV2, 6), (.rebuildTensorV2, 7): // the 7th argument, tensor metadata, is ignored
             guard case let .storage(storage) = arguments[0], case let .int(offset) = arguments[1],
                   let shape = integers(arguments[2]), let strides = integers(arguments[3])
@@ -326,14 +391,16 @@ struct Unpickler {
     }
 
     private func integers(_ object: PickledObject) -> [Int]? {
-        guard case let .tuple(items) = object else { return nil }
+        guard case let .tuple(tuple) = object else { return nil }
+        let items = heap.tuples[tuple]
         let values = items.compactMap { if case let .int(value) = $0 { value } else { nil } }
         return values.count == items.count ? values : nil
     }
 
     /// `BINPERSID`: `('storage', torch.<Type>Storage, key, location, elementCount[, view])`.
     private mutating func storage(_ id: PickledObject) throws -> StorageReference {
-        guard case let .tuple(fields) = id, fields.count == 5 || fields.count == 6,
+        let fields = if case let .tuple(tuple) = id { heap.tuples[tuple] } else { [PickledObject]() }
+        guard fields.count == 5 || fields.count == 6,
               case .string("storage") = fields[0], case let .global(.storageType(elementType)) = fields[1],
               case let .string(key) = fields[2], case let .int(count) = fields[4], count >= 0
         else { throw fail("persistent id is not ('storage', torch.<Type>Storage, key, location, size)") }
@@ -341,7 +408,8 @@ struct Unpickler {
         if fields.count == 6 {
             switch fields[5] {
             case .none: break
-            case let .tuple(metadata):
+            case let .tuple(tuple):
+                let metadata = heap.tuples[tuple]
                 guard metadata.count == 3, case let .int(offset) = metadata[1], case let .int(count) = metadata[2],
                       offset >= 0, count >= 0
                 else { throw fail("storage view metadata is not (key, offset, size)") }
@@ -354,7 +422,7 @@ struct Unpickler {
             guard first.elementType == elementType else {
                 throw CheckpointError.unsupported(
                     file: buffer.name, key: nil,
-                    detail: "storage '\(key)' is used as both \(first.elementType) and \(elementType)")
+                    detail: "storage '\(excerpt(key))' is used as both \(first.elementType) and \(elementType)")
             }
             return StorageReference(key: key, elementType: elementType, elementCount: first.elementCount, view: view)
         }
@@ -367,16 +435,26 @@ struct Unpickler {
 ///
 /// Shared lists and dicts are copied at each reference; a cycle, nesting deeper than
 /// `maximumDepth` or more than `budget` values in all (a pickle "billion laughs") throws.
+/// So the values it builds nest at most `maximumDepth` deep, which bounds every recursion
+/// over them (destruction, ``PickleValue/description``).
 struct PickleConverter {
     let file: String
+    /// The tuples, lists and dicts that the objects to convert index.
+    let heap: PickleHeap
     /// Makes the tensor for a reference; the string names the value, e.g. `model.fc.weight`.
     let resolve: (TensorReference, String) throws -> TensorData
     var budget: Int
-    private var open: Set<ObjectIdentifier> = []
-    private static let maximumDepth = 200
+    /// The lists and dicts being converted, by heap index: meeting one again is a cycle.
+    private var openLists: Set<Int> = []
+    private var openDicts: Set<Int> = []
+    static let maximumDepth = 200
 
-    init(file: String, budget: Int, resolve: @escaping (TensorReference, String) throws -> TensorData) {
+    init(
+        file: String, heap: PickleHeap, budget: Int,
+        resolve: @escaping (TensorReference, String) throws -> TensorData
+    ) {
         self.file = file
+        self.heap = heap
         self.budget = budget
         self.resolve = resolve
     }
@@ -394,25 +472,17 @@ struct PickleConverter {
         case let .float(value): return .float(value)
         case let .string(value): return .string(value)
         case let .bytes(value): return .bytes(value)
-        case let .tuple(items):
-            var values: [PickleValue] = []
-            for (i, item) in items.enumerated() {
-                values.append(try convert(item, path: path + "[\(i)]", depth: depth + 1))
-            }
-            return .tuple(values)
+        case let .tuple(tuple):
+            return .tuple(try convert(items: heap.tuples[tuple], path: path, depth: depth))
         case let .list(list):
-            try enter(list, path)
-            defer { open.remove(ObjectIdentifier(list)) }
-            var values: [PickleValue] = []
-            for (i, item) in list.items.enumerated() {
-                values.append(try convert(item, path: path + "[\(i)]", depth: depth + 1))
-            }
-            return .list(values)
+            guard openLists.insert(list).inserted else { throw cycle(path) }
+            defer { openLists.remove(list) }
+            return .list(try convert(items: heap.lists[list], path: path, depth: depth))
         case let .dict(dictionary):
-            try enter(dictionary, path)
-            defer { open.remove(ObjectIdentifier(dictionary)) }
+            guard openDicts.insert(dictionary).inserted else { throw cycle(path) }
+            defer { openDicts.remove(dictionary) }
             var pairs: [(key: PickleValue, value: PickleValue)] = []
-            for (key, value) in dictionary.pairs {
+            for (key, value) in heap.dicts[dictionary] {
                 let name = if case let .string(name) = key { path.isEmpty ? name : path + "." + name } else { path }
                 let convertedKey = try convert(key, path: path, depth: depth + 1)
                 pairs.append((convertedKey, try convert(value, path: name, depth: depth + 1)))
@@ -429,9 +499,16 @@ struct PickleConverter {
         }
     }
 
-    private mutating func enter(_ object: AnyObject, _ path: String) throws {
-        guard open.insert(ObjectIdentifier(object)).inserted else {
-            throw CheckpointError.malformed(file: file, key: path, detail: "the pickle contains itself (a cycle)")
+    private mutating func convert(items: [PickledObject], path: String, depth: Int) throws -> [PickleValue] {
+        var values: [PickleValue] = []
+        values.reserveCapacity(items.count)
+        for (i, item) in items.enumerated() {
+            values.append(try convert(item, path: path + "[\(i)]", depth: depth + 1))
         }
+        return values
+    }
+
+    private func cycle(_ path: String) -> CheckpointError {
+        .malformed(file: file, key: path, detail: "the pickle contains itself (a cycle)")
     }
 }

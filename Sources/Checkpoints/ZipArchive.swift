@@ -85,7 +85,8 @@ struct ZipArchive {
             let nameRange = try buffer.range(at: record + 46, length: nameLength, "an entry name")
             let name = String(decoding: buffer.bytes(nameRange), as: UTF8.self)
             // Zip64 extra field: the 64-bit values of the fields that read 0xFFFFFFFF, in this order.
-            var extra = try buffer.range(at: nameRange.upperBound, length: extraLength, "the extra field of '\(name)'")
+            var extra = try buffer.range(
+                at: nameRange.upperBound, length: extraLength, "the extra field of '\(excerpt(name))'")
             while extra.count >= 4 {
                 let id = try u16(extra.lowerBound, "an extra field")
                 let length = try u16(extra.lowerBound + 2, "an extra field")
@@ -108,13 +109,13 @@ struct ZipArchive {
             guard flags & 1 == 0 else {
                 throw CheckpointError.unsupported(file: file, key: name, detail: "the zip entry is encrypted")
             }
-            guard try u32(localHeader, "the local header of '\(name)'") == 0x0403_4B50 else {
+            guard try u32(localHeader, "the local header of '\(excerpt(name))'") == 0x0403_4B50 else {
                 throw malformed(name, "no local header at offset \(localHeader)")
             }
-            let localName = try u16(localHeader + 26, "the local header of '\(name)'")
-            let localExtra = try u16(localHeader + 28, "the local header of '\(name)'")
+            let localName = try u16(localHeader + 26, "the local header of '\(excerpt(name))'")
+            let localExtra = try u16(localHeader + 28, "the local header of '\(excerpt(name))'")
             let dataStart = localHeader + 30 + localName + localExtra
-            let data = try buffer.range(at: dataStart, length: size, "the data of '\(name)'")
+            let data = try buffer.range(at: dataStart, length: size, "the data of '\(excerpt(name))'")
             guard method != 0 || size == uncompressedSize else {
                 throw malformed(name, "stored entry has size \(size) but uncompressed size \(uncompressedSize)")
             }

@@ -7,7 +7,7 @@ func unpickle(_ bytes: [UInt8]) throws -> PickleValue {
     let buffer = ByteBuffer(copying: bytes)
     var unpickler = Unpickler(buffer, range: 0..<buffer.count)
     let object = try unpickler.load()
-    var converter = PickleConverter(file: buffer.name, budget: 1_000_000) { _, key in
+    var converter = PickleConverter(file: buffer.name, heap: unpickler.heap, budget: 1_000_000) { _, key in
         throw CheckpointError.malformed(file: buffer.name, key: key, detail: "no storages here")
     }
     return try converter.convert(object)
@@ -65,6 +65,11 @@ func unpickle(_ bytes: [UInt8]) throws -> PickleValue {
             ([0x80, 2, 0x4B, 1, 0x51, 0x2E], "persistent id"),
             ([0x80, 2, 0x69, 0x2E], "opcode 0x69 is not supported"),
             ([0x80, 2, 0x4E], "truncated"),
+            // Dict keys Python cannot hash: {[]: 1}, {([],): 1}, {((([]),),): 1}, and d[d] = 1 through the memo.
+            ([0x80, 2, 0x7D, 0x5D, 0x4B, 1, 0x73, 0x2E], "a dict key is a list, which Python cannot hash"),
+            ([0x80, 2, 0x7D, 0x5D, 0x85, 0x4B, 1, 0x73, 0x2E], "a dict key is a tuple that holds a list or a dict"),
+            ([0x80, 2, 0x7D, 0x28, 0x5D, 0x85, 0x85, 0x4B, 1, 0x75, 0x2E], "a tuple that holds a list or a dict"),
+            ([0x80, 2, 0x7D, 0x71, 0, 0x68, 0, 0x4B, 1, 0x73, 0x2E], "a dict key is a dict"),
         ]
         for (bytes, mention) in cases {
             let text = checkpointErrorText { _ = try unpickle(bytes) }

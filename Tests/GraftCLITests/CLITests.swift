@@ -168,6 +168,10 @@ struct CLITests {
         #expect(convert.status == 0 && (convert.jsonLines.last?["tensors"] as? Int ?? 0) > 100)
         let back = try Self.graft(["convert", pth.path, root.appendingPathComponent("again.safetensors").path])
         #expect(back.status == 0)
+        // Into a missing folder: the error names the file asked for, not a temporary one.
+        let nowhere = root.appendingPathComponent("missing/out.safetensors").path
+        let lost = try Self.graft(["convert", pth.path, nowhere])
+        #expect(lost.status == 1 && lost.stderr.contains(nowhere) && !lost.stderr.contains(".tmp"), "\(lost.stderr)")
         // Formats are detected by content everywhere: a .pth is "no model card", not a bad header.
         let evalPth = try Self.graft(["eval", pth.path, root.appendingPathComponent("val").path])
         #expect(evalPth.status == 1 && evalPth.stderr.contains("no Graft model card")
