@@ -109,7 +109,7 @@ func cliMessage(for error: any Error) -> String? {
         switch e {
         case .nonFiniteLoss, .nonFiniteModel: return "\(e) (--lr)"
         case .noTrainableParameters: return "\(e); use --freeze backbone or none"
-        case .emptyData: return nil
+        case .emptyData, .tooFewClasses: return nil
         }
     case let e as CheckpointMismatch: return "--resume: \(e); resume with the same flags, or start a new --out folder"
     case let e as RunFolderError:

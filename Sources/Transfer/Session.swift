@@ -67,6 +67,7 @@ public struct TrainingSession {
     public func run(onEvent: ((TrainingEvent) throws -> Void)? = nil, cancellation: CancellationFlag? = nil,
                     resume: Bool = false) throws -> Outcome {
         guard train.count > 0 else { throw TrainingError.emptyData("the training set") }
+        guard train.classes.count >= 2 else { throw TrainingError.tooFewClasses(train.classes) }
         if let validation, validation.count == 0 { throw TrainingError.emptyData("the validation set") }
         try prepareRunDirectory(resume: resume)
         let loaded = try prepareModel()

@@ -101,6 +101,8 @@ public enum TrainingError: Error, CustomStringConvertible {
     /// Validation gave a non-finite loss, or the weights after an epoch hold non-finite values.
     case nonFiniteModel(epoch: Int, what: String, modelKept: Bool)
     case noTrainableParameters
+    /// A classifier needs two classes at least.
+    case tooFewClasses([String])
     case emptyData(String)
 
     public var description: String {
@@ -114,6 +116,9 @@ public enum TrainingError: Error, CustomStringConvertible {
                 + (kept ? " and the best model so far was kept" : " before any model was saved")
                 + ". Lower the learning rate or check the data"
         case .noTrainableParameters: "nothing to train: every parameter is frozen"
+        case .tooFewClasses(let classes):
+            "a classifier needs at least two classes; the training set has \(classes.count)"
+                + (classes.isEmpty ? "" : " (\(classes.joined(separator: ", ")))") + ": add a folder per class"
         case .emptyData(let what): "\(what) has no samples"
         }
     }

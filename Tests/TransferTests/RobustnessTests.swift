@@ -125,6 +125,19 @@ import Vision
         #expect(FileManager.default.fileExists(atPath: live.path))
     }
 
+    @Test func oneClassIsRefusedBeforeTraining() throws {
+        let run = try Self.folder("oneclass")
+        defer { try? FileManager.default.removeItem(at: run) }
+        let images = (0..<4).map { _ in Tensor.zeros([3, 40, 40]).to(.uint8) }
+        let session = TrainingSession(recipe: Self.recipe(), train: MemoryDataset(images: images, labels: [0, 0, 0, 0],
+                                                                                  classes: ["only"]),
+                                      validation: nil, runDirectory: run)
+        #expect {
+            try session.run()
+        } throws: { error in "\(error)".contains("at least two classes") && "\(error)".contains("only") }
+        #expect(!FileManager.default.fileExists(atPath: run.appendingPathComponent("recipe.json").path))
+    }
+
     @Test func anEmptyValidationSetIsAnErrorBeforeTraining() throws {
         let run = try Self.folder("emptyval")
         defer { try? FileManager.default.removeItem(at: run) }
