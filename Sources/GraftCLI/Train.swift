@@ -77,12 +77,12 @@ struct Train: ParsableCommand {
         if val != nil && valSplit != nil { throw ValidationError("give --val or --val-split, not both") }
         try check("--val-split", valSplit, in: 0...1, open: true)
         if let model, Zoo.entry(model) == nil { throw ValidationError("--model: \(ZooError.unknownModel(model))") }
-        if case .file(let path) = weights, FileManager.default.fileExists(atPath: path), let model,
-           let card = try? ModelFile.cardIfPresent(at: URL(fileURLWithPath: path)), card.architecture != model {
-            throw ValidationError("--model \(model): \(path) holds a \(card.architecture) model; "
+        let card = try weightsCard()
+        if let model, let card, card.architecture != model {
+            throw ValidationError("--model \(model): \(weights) holds a \(card.architecture) model; "
                                   + "drop --model or pick the matching one")
         }
-        let model = try architecture()
+        let model = model ?? card?.architecture ?? Self.defaultModel
         try check("--epochs", epochs, in: 0...100_000)
         try check("--fine-tune-epochs", fineTuneEpochs, in: 0...100_000)
         if epochs + fineTuneEpochs == 0 { throw ValidationError("--epochs and --fine-tune-epochs can't both be 0") }
@@ -99,10 +99,8 @@ struct Train: ParsableCommand {
         try check("--early-stopping", earlyStopping, in: 1...100_000)
         try check("--clip-grad", clipGrad, in: 0...1e9, open: true)
         if let imageSize, imageSize < 1 { throw ValidationError("--image-size must be positive, got \(imageSize)") }
-        // A head on cached features never runs the trunk in training mode.
-        let headOnCachedFeatures = freeze == .backbone && cacheFeatures == .auto && augment == .none
-            && fineTuneEpochs == 0
-        try checkImageSize(imageSize, model: model, training: !headOnCachedFeatures)
+        // A head on cached features never runs the trunk (nor its auxiliary classifiers) in training mode.
+        try checkImageSize(imageSize, model: model, training: try !recipe().trainsOnlyTheHeadOnCachedFeatures)
         if out.isEmpty { throw ValidationError("--out must name a folder") }
         if weights == .none && freeze == .backbone {
             throw ValidationError("--weights none with --freeze backbone would train a head on a random, frozen trunk; "
@@ -123,18 +121,23 @@ struct Train: ParsableCommand {
         }
     }
 
+    static let defaultModel = "efficientnet_lite0"
+
+    /// The card of a Graft model file given as `--weights`, nil for anything else.
+    func weightsCard() throws -> ModelCard? {
+        guard case .file(let path) = weights, FileManager.default.fileExists(atPath: path) else { return nil }
+        do {
+            return try ModelFile.cardIfPresent(at: URL(fileURLWithPath: path))
+        } catch {
+            throw ValidationError("--weights \(path): \(error)")
+        }
+    }
+
     /// `--model`, else the architecture of a Graft model file given as `--weights`, else
     /// efficientnet_lite0.
     func architecture() throws -> String {
         if let model { return model }
-        if case .file(let path) = weights, FileManager.default.fileExists(atPath: path) {
-            do {
-                if let card = try ModelFile.cardIfPresent(at: URL(fileURLWithPath: path)) { return card.architecture }
-            } catch {
-                throw ValidationError("--weights \(path): \(error)")
-            }
-        }
-        return "efficientnet_lite0"
+        return try weightsCard()?.architecture ?? Self.defaultModel
     }
 
     func recipe() throws -> Recipe {

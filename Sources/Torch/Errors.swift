@@ -72,15 +72,12 @@ func op(_ handle: ct_tensor?, _ function: String) -> Tensor {
 
 @inline(never)
 func failed(_ function: String) -> Tensor {
-    let error = TorchError.take(function)
-    if let collector = ErrorScope.collector {
-        if collector.first == nil { collector.first = error }
-        return Tensor(handle: ct_undefined()!)
-    }
-    fatalError("Torch.\(error)")
+    recordFailure(TorchError.take(function))
+    return Tensor(handle: ct_undefined()!)
 }
 
-/// Tier 1 for an error found on the Swift side: traps, or records inside a scope.
+/// Tier 1: inside ``withTorchErrors(_:)`` records the first error (the scope throws it);
+/// outside, traps with the op's name and libtorch's message (code misused an op).
 @inline(never)
 func recordFailure(_ error: TorchError) {
     if let collector = ErrorScope.collector {
@@ -94,12 +91,7 @@ func recordFailure(_ error: TorchError) {
 @inline(__always)
 func opStatus(_ status: Int32, _ function: String) {
     if status == 0 { return }
-    let error = TorchError.take(function)
-    if let collector = ErrorScope.collector {
-        if collector.first == nil { collector.first = error }
-        return
-    }
-    fatalError("Torch.\(error)")
+    recordFailure(TorchError.take(function))
 }
 
 /// Tier 2: always throws.

@@ -64,6 +64,13 @@ public struct Recipe: Codable, Sendable, Equatable {
     /// The whole run's epoch count.
     public var totalEpochs: Int { epochs + fineTuneEpochs }
 
+    /// Whether the trunk never runs in training mode: only the head trains, on cached
+    /// features (frozen backbone, BatchNorm not in train mode, nothing random, no
+    /// fine-tuning phase). The trainer's cache uses the same conditions.
+    public var trainsOnlyTheHeadOnCachedFeatures: Bool {
+        freeze == .backbone && cacheFeatures == .auto && batchNorm != .train && augment == .none && fineTuneEpochs == 0
+    }
+
     /// The fields (by their JSON names, which are the property names) whose values differ
     /// from `other`'s, as `name: other's → self's`.
     public func differences(from other: Recipe) -> [String] {

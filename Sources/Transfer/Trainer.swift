@@ -238,7 +238,7 @@ public final class Trainer {
                 if let state = restored.scheduler { try scheduler?.load(state) }
             }
             let cache = try featureCacheIfUseful()
-            try emit(.phaseStarted(phase, trainableParameters: model.parameterCount(trainableOnly: true),
+            try onEvent?(.phaseStarted(phase, trainableParameters: model.parameterCount(trainableOnly: true),
                                    cachedFeatures: cache != nil))
             for epoch in max(startEpoch, epochs.lowerBound)..<epochs.upperBound {
                 let record = try Torch.withManualSeed(mixSeed(recipe.seed, 0x5EED, UInt64(epoch))) {
@@ -259,9 +259,6 @@ public final class Trainer {
                               seconds: previousSeconds + Date().timeIntervalSince(start), history: history,
                               stoppedEarly: stopRequested)
     }
-
-    /// Passes `event` to ``onEvent``.
-    func emit(_ event: TrainingEvent) throws { try onEvent?(event) }
 
     /// Set by a callback (``EarlyStopping``) to end the run after the current epoch's checkpoint.
     public var stopRequested = false
@@ -428,7 +425,7 @@ public final class Trainer {
     /// `auto`: inverse class frequency, normalised to mean 1 (scikit-learn's "balanced").
     func classWeights() throws -> Tensor? {
         guard let weights = classWeightValues() else { return nil }
-        try emit(.classWeights(weights))
+        try onEvent?(.classWeights(weights))
         return Tensor(weights.map(Float.init)).to(device)
     }
 

@@ -21,6 +21,8 @@ import Testing
         Case(arguments: train + ["--model", "vgg11", "--image-size", "31"], mentions: "--image-size"),
         Case(arguments: train + ["--model", "inception_v3", "--image-size", "64"], mentions: "75"),
         Case(arguments: train + ["--model", "inception_v3", "--image-size", "96", "--freeze", "none"], mentions: "299"),
+        // Batch statistics mean no cache: the trunk and its auxiliary classifier train at 96 px.
+        Case(arguments: train + ["--model", "inception_v3", "--image-size", "96", "--batch-norm", "train"], mentions: "299"),
         Case(arguments: train + ["--workers", "0"], mentions: "--workers"),
         Case(arguments: train + ["--threads", "0"], mentions: "--threads"),
         Case(arguments: train + ["--label-smoothing", "2"], mentions: "--label-smoothing"),
