@@ -336,6 +336,18 @@ ct_tensor ct_batch_norm(ct_tensor input, ct_tensor weight, ct_tensor bias, ct_te
 ct_tensor ct_linear(ct_tensor input, ct_tensor weight, ct_tensor bias) {
   RET_TENSOR(at::linear(T(input), T(weight), OPT(bias)))
 }
+ct_tensor ct_layer_norm(ct_tensor input, const int64_t *normalized_shape, size_t n, ct_tensor weight, ct_tensor bias,
+                        double eps) {
+  RET_TENSOR(at::layer_norm(T(input), ints(normalized_shape, n), OPT(weight), OPT(bias), eps))
+}
+ct_tensor ct_scaled_dot_product_attention(ct_tensor query, ct_tensor key, ct_tensor value, ct_tensor mask,
+                                          double dropout_p, bool is_causal, const double *scale) {
+  RET_TENSOR(at::scaled_dot_product_attention(T(query), T(key), T(value), OPT(mask), dropout_p, is_causal,
+                                              scale ? std::optional<double>(*scale) : std::nullopt))
+}
+ct_tensor ct_roll(ct_tensor input, const int64_t *shifts, const int64_t *dims, size_t n) {
+  RET_TENSOR(at::roll(T(input), ints(shifts, n), ints(dims, n)))
+}
 ct_tensor ct_max_pool2d(ct_tensor input, const int64_t *kernel, const int64_t *stride, const int64_t *padding,
                         const int64_t *dilation, bool ceil_mode) {
   RET_TENSOR(at::max_pool2d(T(input), ints(kernel, 2), ints(stride, 2), ints(padding, 2), ints(dilation, 2), ceil_mode))

@@ -4,6 +4,7 @@
 // linker settings in Package.swift:
 //   - ct_malloc_keep_freed: glibc's mallopt thresholds and a CPU allocator that glibc
 //     reuses exactly (macOS's allocator needs neither; it returns 0 there);
+//   - ct_cpu_memory_*: that allocator's byte counts (installed on its own elsewhere);
 //   - ct_cuda_load: dlopen of libtorch_cuda.so from libtorch's own folder (found with
 //     dladdr, which both glibc and macOS have); macOS has no CUDA, its GPU is MPS,
 //     which libtorch_cpu carries itself.
@@ -20,6 +21,8 @@
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
+#include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 
@@ -32,27 +35,39 @@
 using namespace ctorch;
 
 namespace {
-#if defined(__GLIBC__)
 // libtorch's default CPU allocator calls posix_memalign(64). On glibc that carves a
 // sliver off each side of a large block; the slivers sit in the thread cache, fence the
 // freed block off from its neighbours and leave it a few bytes too small for the same
 // request, so with mallopt's thresholds raised a same-size buffer is mostly taken from
-// fresh heap (up to ~16 copies before it settles). Plain malloc of n + 72 bytes, aligned
-// by hand with the block's start kept just below the data, is reused exactly.
+// fresh heap (up to ~16 copies before it settles). Plain malloc of n + 80 bytes, aligned
+// by hand with the block's start and size kept just below the data, is reused exactly.
+// It also counts the bytes it holds (now and at the peak), which is how Graft measures
+// what a forward and backward pass needs before running one at a user's sizes.
+std::atomic<int64_t> bytes_in_use{0};
+std::atomic<int64_t> peak_bytes{0};
+
 void free_aligned(void *data) {
-  if (data != nullptr) std::free(static_cast<void **>(data)[-1]);
+  if (data == nullptr) return;
+  auto header = static_cast<size_t *>(data);
+  bytes_in_use.fetch_sub(static_cast<int64_t>(header[-2]), std::memory_order_relaxed);
+  std::free(reinterpret_cast<void *>(header[-1]));
 }
 
-struct ReusingCPUAllocator final : c10::Allocator {
+struct CountingCPUAllocator final : c10::Allocator {
   static constexpr size_t alignment = 64;
+  static constexpr size_t header = 2 * sizeof(size_t);
   c10::DataPtr allocate(size_t n) override {
     c10::Device cpu(c10::DeviceType::CPU);
     if (n == 0) return {nullptr, nullptr, &free_aligned, cpu};
-    void *base = n <= SIZE_MAX - alignment - sizeof(void *) ? std::malloc(n + alignment + sizeof(void *)) : nullptr;
+    void *base = n <= SIZE_MAX - alignment - header ? std::malloc(n + alignment + header) : nullptr;
     TORCH_CHECK_WITH(OutOfMemoryError, base != nullptr, "CPU: failed to allocate ", n, " bytes");
-    auto start = reinterpret_cast<uintptr_t>(base) + sizeof(void *);
-    auto data = reinterpret_cast<void **>((start + alignment - 1) & ~(alignment - 1));
-    data[-1] = base;
+    auto start = reinterpret_cast<uintptr_t>(base) + header;
+    auto data = reinterpret_cast<size_t *>((start + alignment - 1) & ~(alignment - 1));
+    data[-1] = reinterpret_cast<size_t>(base);
+    data[-2] = n;
+    int64_t now = bytes_in_use.fetch_add(static_cast<int64_t>(n), std::memory_order_relaxed) + static_cast<int64_t>(n);
+    int64_t peak = peak_bytes.load(std::memory_order_relaxed);
+    while (now > peak && !peak_bytes.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {}
     return {data, data, &free_aligned, cpu};
   }
   c10::DeleterFnPtr raw_deleter() const override { return &free_aligned; }
@@ -60,7 +75,12 @@ struct ReusingCPUAllocator final : c10::Allocator {
     default_copy_data(dest, src, count);
   }
 };
-#endif
+
+// Installed once, never destroyed: tensors may outlive statics.
+void install_counting_allocator() {
+  static auto *allocator = new CountingCPUAllocator();
+  c10::SetCPUAllocator(allocator, 1);
+}
 
 // The folder libtorch_cpu was loaded from.
 std::string libtorch_folder() {
@@ -78,14 +98,22 @@ extern "C" {
 
 int ct_malloc_keep_freed(int bytes) {
 #if defined(__GLIBC__)
-  static auto *allocator = new ReusingCPUAllocator();  // never destroyed: tensors may outlive statics
   if (mallopt(M_MMAP_THRESHOLD, bytes) != 1 || mallopt(M_TRIM_THRESHOLD, bytes) != 1) return 0;
-  PROTECT(0, c10::SetCPUAllocator(allocator, 1); return 1;)
+  PROTECT(0, install_counting_allocator(); return 1;)
 #else
   (void)bytes;
   return 0;
 #endif
 }
+
+int ct_cpu_memory_track(void) { PROTECT(-1, install_counting_allocator(); return 0;) }
+
+void ct_cpu_memory_stats(int64_t *in_use, int64_t *peak) {
+  *in_use = bytes_in_use.load(std::memory_order_relaxed);
+  *peak = peak_bytes.load(std::memory_order_relaxed);
+}
+
+void ct_cpu_memory_reset_peak(void) { peak_bytes.store(bytes_in_use.load(std::memory_order_relaxed)); }
 
 int ct_cuda_load(void) {
   PROTECT(-1, {

@@ -36,8 +36,14 @@ public enum CheckpointError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         switch self {
         case let .io(file, operation, code):
-            return "\(operation) failed for '\(file)': \(String(cString: strerror(code))) (errno \(code)). "
-                + "Check that the path exists and is accessible."
+            let advice: String
+            switch code {
+            case ENOSPC, EFBIG, EDQUOT: advice = "Free some space (or raise the file-size limit), or write elsewhere."
+            case EACCES, EPERM, EROFS: advice = "Check the folder's permissions, or write elsewhere."
+            case ENOENT, ENOTDIR: advice = "Check that the folder exists."
+            default: advice = "Check that the path exists and is accessible."
+            }
+            return "\(operation) failed for '\(file)': \(String(cString: strerror(code))) (errno \(code)). " + advice
         case let .truncated(file, detail):
             return "'\(file)' is truncated: \(detail). The file is incomplete; download or save it again."
         case let .malformed(file, key, detail):

@@ -6,6 +6,9 @@ import Graft
 struct GraftCommand: ParsableCommand {
     static func main() {
         Torch.keepFreedMemory()
+        // Past a file-size limit (ulimit -f), a write fails with EFBIG and is reported like
+        // a full disk, instead of SIGXFSZ ending the process mid-run.
+        signal(SIGXFSZ, SIG_IGN)
         let arguments = Array(CommandLine.arguments.dropFirst())
         // `--version` probes CUDA (it loads libtorch_cuda.so); nothing else does unless asked.
         if arguments == ["--version"] || arguments == ["version"] {

@@ -84,7 +84,7 @@ func checkImageSize(_ size: Int?, model: String, training: Bool) throws {
         throw ValidationError("--image-size \(size) is too small for \(model), which needs at least \(minimum) px"
                               + (training && minimum > entry.minimumInputSize ? " to train" : ""))
     }
-    guard size <= 4096 else { throw ValidationError("--image-size must be at most 4096, got \(size)") }
+    guard size <= 16384 else { throw ValidationError("--image-size must be at most 16384, got \(size)") }
 }
 
 /// A library error in the CLI's words: the library speaks of layers, weights, learning
@@ -111,6 +111,9 @@ func cliMessage(for error: any Error) -> String? {
         case .noTrainableParameters: return "\(e); use --freeze backbone or none"
         case .emptyData, .tooFewClasses: return nil
         }
+    case let e as MemoryError: return "\(e) (--image-size, --batch-size)"
+    case let e as ComputationError where e.isOutOfMemory: return "\(e) (--image-size, --batch-size)"
+    case let e as CheckpointTrunkError: return "--resume: \(e)"
     case let e as CheckpointMismatch: return "--resume: \(e); resume with the same flags, or start a new --out folder"
     case let e as RunFolderError:
         switch e {

@@ -241,6 +241,15 @@ func openDataset(_ path: String, classes: [String]? = nil) throws -> any Dataset
         }
         return folder
     }
-    if url.pathExtension.lowercased() == "csv" { return try CSVDataset(csv: url, classes: classes) }
+    if url.pathExtension.lowercased() == "csv" {
+        let list = try CSVDataset(csv: url, classes: classes, skipUnknownLabels: classes != nil)
+        if !list.unknownLabels.isEmpty {
+            let rows = list.unknownLabels.map(\.rows).reduce(0, +)
+            let named = list.unknownLabels.prefix(10).map { "\($0.label) (\($0.rows))" }.joined(separator: ", ")
+            FileHandle.standardError.write(Data(("warning: \(path): \(rows) row(s) with labels not among the training "
+                + "classes are left out: \(named)\(list.unknownLabels.count > 10 ? ", ..." : "")\n").utf8))
+        }
+        return list
+    }
     throw ValidationError("\(path): expected a folder with one sub-folder per class, or a .csv file of path,label")
 }

@@ -20,6 +20,9 @@ public struct CSVDataset: Dataset {
     public let paths: [String]
     /// How ``image(at:)`` decodes (3 channels by default).
     public let options: DecodeOptions
+    /// With `skipUnknownLabels`: the labels not among `classes` and how many rows each had
+    /// (those rows are left out), in order of first appearance.
+    public let unknownLabels: [(label: String, rows: Int)]
 
     /// Reads the CSV file.
     ///
@@ -29,10 +32,14 @@ public struct CSVDataset: Dataset {
     ///     `sorted()` (code points).
     ///   - header: whether the first row is a header; nil: it is when its first field,
     ///     lowercased, is one of ``headerNames``.
+    ///   - skipUnknownLabels: leave out rows whose label is not in `classes` (a validation or
+    ///     test list with classes the model doesn't know), counted in ``unknownLabels``,
+    ///     instead of refusing the file.
     /// - Throws: ``DatasetError`` naming the file and line: unreadable file, malformed CSV,
     ///   a row without exactly two fields, an empty path or label, a label not in `classes`.
     public init(
-        csv: URL, classes: [String]? = nil, header: Bool? = nil, options: DecodeOptions = DecodeOptions()
+        csv: URL, classes: [String]? = nil, header: Bool? = nil, options: DecodeOptions = DecodeOptions(),
+        skipUnknownLabels: Bool = false
     ) throws(DatasetError) {
         let path = csv.path
         let data: Data
@@ -67,18 +74,26 @@ public struct CSVDataset: Dataset {
             throw DatasetError(path: path, reason: "class \"\(name)\" is listed twice in classes; list each once")
         }
         let index = Dictionary(uniqueKeysWithValues: classes.enumerated().map { (Array($1.utf8), $0) })
-        var labels: [Int] = []
-        for (row, name) in zip(rows, names) {
+        var labels: [Int] = [], kept: [String] = []
+        var unknown: [(label: String, rows: Int)] = []
+        for ((row, name), file) in zip(zip(rows, names), paths) {
             guard let label = index[Array(name.utf8)] else {
+                if skipUnknownLabels {
+                    if let i = unknown.firstIndex(where: { $0.label == name }) { unknown[i].rows += 1 }
+                    else { unknown.append((name, 1)) }
+                    continue
+                }
                 throw DatasetError(path: "\(path):\(row.line)", reason: "label \"\(name)\" is not one of the classes "
-                    + "\(classes); add it to classes or fix the line")
+                    + "\(classes.prefix(10).joined(separator: ", "))\(classes.count > 10 ? ", ..." : ""); fix the line")
             }
             labels.append(label)
+            kept.append(file)
         }
         self.file = csv
         self.classes = classes
         self.labels = labels
-        self.paths = paths
+        self.paths = kept
+        self.unknownLabels = unknown
         self.options = options
     }
 

@@ -17,3 +17,35 @@ public func sha256Hex(of url: URL) throws -> String {
     return digest.prefix(Int(length)).map { String(format: "%02x", $0) }.joined()
 }
 
+
+/// SHA-256 fed piece by piece, for digests of things that are not one file (the frozen
+/// tensors a training checkpoint leaves out, say).
+public final class SHA256Digest {
+    private let context: OpaquePointer?
+
+    public init() {
+        context = EVP_MD_CTX_new()
+        if let context { EVP_DigestInit_ex(context, EVP_sha256(), nil) }
+    }
+
+    deinit { EVP_MD_CTX_free(context) }
+
+    public func update(_ bytes: UnsafeRawBufferPointer) {
+        guard let context, let base = bytes.baseAddress else { return }
+        EVP_DigestUpdate(context, base, bytes.count)
+    }
+
+    public func update(_ text: String) {
+        var text = text
+        text.withUTF8 { update(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The digest as lowercase hex; nil when libcrypto could not make a context.
+    public func finish() -> String? {
+        guard let context else { return nil }
+        var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var length: UInt32 = 0
+        EVP_DigestFinal_ex(context, &digest, &length)
+        return digest.prefix(Int(length)).map { String(format: "%02x", $0) }.joined()
+    }
+}

@@ -56,6 +56,29 @@ public enum Functional {
         op(ct_linear(input.handle, weight.handle, bias?.handle), "linear")
     }
 
+    /// Normalises over the trailing `normalizedShape` dimensions, as `F.layer_norm`.
+    public static func layerNorm(_ input: Tensor, normalizedShape: [Int], weight: Tensor? = nil, bias: Tensor? = nil,
+                                 eps: Double = 1e-5) -> Tensor {
+        let shape = int64s(normalizedShape)
+        return op(ct_layer_norm(input.handle, shape, shape.count, weight?.handle, bias?.handle, eps), "layer_norm")
+    }
+
+    /// `softmax(q kᵀ · scale + mask) v` through libtorch's fused kernels (flash or
+    /// memory-efficient where they apply), as `F.scaled_dot_product_attention`. Shapes
+    /// (…, L, E) for `query`, (…, S, E) for `key` and (…, S, Ev) for `value`; `mask` is
+    /// boolean (true attends) or added to the scores; `scale` nil is 1/√E. Dropout draws
+    /// from the global generator.
+    public static func scaledDotProductAttention(_ query: Tensor, _ key: Tensor, _ value: Tensor, mask: Tensor? = nil,
+                                                 dropout: Double = 0, isCausal: Bool = false,
+                                                 scale: Double? = nil) -> Tensor {
+        if var scale {
+            return op(ct_scaled_dot_product_attention(query.handle, key.handle, value.handle, mask?.handle, dropout,
+                                                      isCausal, &scale), "scaled_dot_product_attention")
+        }
+        return op(ct_scaled_dot_product_attention(query.handle, key.handle, value.handle, mask?.handle, dropout,
+                                                  isCausal, nil), "scaled_dot_product_attention")
+    }
+
     public static func relu(_ x: Tensor) -> Tensor { x.unary(CT_RELU, "relu") }
     public static func relu6(_ x: Tensor) -> Tensor { x.unary(CT_RELU6, "relu6") }
     public static func silu(_ x: Tensor) -> Tensor { x.unary(CT_SILU, "silu") }

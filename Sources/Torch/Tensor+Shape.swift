@@ -44,6 +44,15 @@ extension Tensor {
         let s = int64s(dims)
         return op(ct_flip(handle, s, s.count), "flip")
     }
+    /// Shifts elements along `dims` by `shifts`, wrapping around, as `torch.roll`.
+    public func roll(_ shifts: [Int], dims: [Int]) -> Tensor {
+        let s = int64s(shifts), d = int64s(dims)
+        guard s.count == d.count else {
+            recordFailure(TorchError(operation: "roll", message: "\(shifts.count) shifts for \(dims.count) dimensions"))
+            return Tensor.undefined()
+        }
+        return op(ct_roll(handle, s, d, s.count), "roll")
+    }
     public func select(dim: Int, index: Int) -> Tensor { op(ct_select(handle, Int64(dim), Int64(index)), "select") }
     /// Elements `start..<end` stepping `step` along `dim` (a view); nil end means to the end.
     public func slice(dim: Int, start: Int = 0, end: Int? = nil, step: Int = 1) -> Tensor {

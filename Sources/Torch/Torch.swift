@@ -48,6 +48,24 @@ public enum Torch {
         return ct_malloc_keep_freed(1 << 30) == 1
     }
 
+    /// Bytes held by CPU tensors, counted by Graft's CPU allocator (the one
+    /// ``keepFreedMemory()`` installs; ``CPUMemory/track()`` installs it alone).
+    public enum CPUMemory {
+        /// Counts CPU tensor allocations from now on; idempotent. Returns whether counting is on.
+        @discardableResult
+        public static func track() -> Bool { ct_cpu_memory_track() == 0 }
+
+        /// (bytes held now, the most held since the last ``resetPeak()``).
+        public static var usage: (inUse: Int, peak: Int) {
+            var inUse: Int64 = 0, peak: Int64 = 0
+            ct_cpu_memory_stats(&inUse, &peak)
+            return (Int(inUse), Int(peak))
+        }
+
+        /// Starts a new peak at what is held now.
+        public static func resetPeak() { ct_cpu_memory_reset_peak() }
+    }
+
     /// Seeds the global generator, as `torch.manual_seed`.
     public static func manualSeed(_ seed: UInt64) {
         opStatus(ct_manual_seed(seed), "manual_seed")
@@ -71,11 +89,18 @@ public final class Generator: @unchecked Sendable {
     let handle: ct_generator
     private let owned: Bool
 
-    /// A new CPU generator seeded with `seed`.
+    /// A new CPU generator seeded with `seed`. Creating one fails only when memory runs
+    /// out; that is an error like any op's: it traps, or inside ``withTorchErrors(_:)`` is
+    /// recorded (the scope throws it) and the generator borrows the default one meanwhile.
     public init(seed: UInt64) {
-        guard let h = ct_generator_new(seed) else { fatalError("Torch.Generator: \(TorchError.take("Generator"))") }
-        handle = h
-        owned = true
+        if let h = ct_generator_new(seed) {
+            handle = h
+            owned = true
+        } else {
+            recordFailure(TorchError.take("Generator"))
+            handle = ct_generator_default()
+            owned = false
+        }
     }
 
     private init(borrowing handle: ct_generator) {

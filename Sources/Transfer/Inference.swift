@@ -20,15 +20,21 @@ public func evaluate(_ model: ImageClassifier, on dataset: any Dataset, classes:
     model.eval()
     model.to(device)
     model.to(memoryFormat: .channelsLast)
+    try MemoryEstimate.check(model, pass: .inference, name: "evaluation", imageSize: preprocessing.cropSize,
+                             batchSize: batchSize, device: device, memoryFormat: .channelsLast)
     var done = 0
     try Torch.inferenceMode {
+        var batchIndex = 0
         try loader.forEachBatch(epoch: 0) { batch in
-            let y = batch.labels.to(device)
-            let logits = model(batch.images.to(device))
-            metrics.update(logits: logits, labels: y,
-                           lossSum: Functional.crossEntropy(logits, y, reduction: .sum).double)
-            let probabilities = logits.softmax(dim: 1).max(dim: 1)
-            let p = probabilities.values.toArray(Double.self), k = probabilities.indices.toArray(Int.self)
+            let (p, k) = try guarded("evaluation", batch: batchIndex) {
+                let y = batch.labels.to(device)
+                let logits = model(batch.images.to(device))
+                metrics.update(logits: logits, labels: y,
+                               lossSum: Functional.crossEntropy(logits, y, reduction: .sum).double)
+                let probabilities = logits.softmax(dim: 1).max(dim: 1)
+                return (probabilities.values.toArray(Double.self), probabilities.indices.toArray(Int.self))
+            }
+            batchIndex += 1
             for (i, index) in batch.indices.enumerated() { predictions.append((index, k[i], p[i])) }
             done += batch.indices.count
             onBatch?(done, dataset.count)
@@ -54,14 +60,20 @@ public func predict(_ loaded: LoadedModel, files: [String], top: Int = 5, batchS
     net.eval()
     net.to(device)
     net.to(memoryFormat: .channelsLast)
+    try MemoryEstimate.check(net, pass: .inference, name: "prediction", imageSize: loaded.preprocessing.cropSize,
+                             batchSize: min(batchSize, max(files.count, 1)), device: device, memoryFormat: .channelsLast)
     let loader = DataLoader(ImageFiles(paths: files), transform: loaded.preprocessing.transform, batchSize: batchSize,
                             workers: workers, badFiles: .skip, memoryFormat: .channelsLast)
     let k = min(max(top, 1), loaded.classes.count)
     var results = files.map { Prediction(path: $0, top: [], error: nil) }
     try Torch.inferenceMode {
+        var batchIndex = 0
         try loader.forEachBatch(epoch: 0) { batch in
-            let best = net(batch.images.to(device)).softmax(dim: 1).topk(k, dim: 1)
-            let p = best.values.toArray(Double.self), index = best.indices.toArray(Int.self)
+            let (p, index) = try guarded("prediction", batch: batchIndex) {
+                let best = net(batch.images.to(device)).softmax(dim: 1).topk(k, dim: 1)
+                return (best.values.toArray(Double.self), best.indices.toArray(Int.self))
+            }
+            batchIndex += 1
             for (row, sample) in batch.indices.enumerated() {
                 results[sample].top = (0..<k).map { (index[row * k + $0], p[row * k + $0]) }
             }

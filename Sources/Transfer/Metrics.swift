@@ -21,7 +21,9 @@ public struct ClassificationMetrics: Codable, Sendable, Equatable {
     public mutating func update(logits: Tensor, labels: Tensor, lossSum batchLoss: Double? = nil) {
         let predicted = logits.argmax(dim: 1).toArray(Int.self)
         let truth = labels.toArray(Int.self)
-        for (t, p) in zip(truth, predicted) where t >= 0 && t < classes.count { confusion[t][p] += 1 }
+        for (t, p) in zip(truth, predicted) where t >= 0 && t < classes.count && p >= 0 && p < classes.count {
+            confusion[t][p] += 1
+        }
         let k = min(5, logits.size(1))
         let top = logits.topk(k, dim: 1).indices
         top5Correct += top.eq(labels.unsqueeze(1)).any(dim: 1).sum().int

@@ -91,6 +91,7 @@ public struct TrainingSession {
                               validation: valLoader, cacheSource: cacheLoader, runDirectory: runDirectory, card: card,
                               device: device)
         trainer.onEvent = onEvent
+        trainer.inputSize = preprocessing.cropSize
         if let augment = recipe.fineTuneAugment, augment != recipe.augment, recipe.fineTuneEpochs > 0 {
             trainer.fineTuneTrain = loader(train, Self.trainTransform(augment, preprocessing), shuffle: true)
         }

@@ -164,6 +164,9 @@ public final class Trainer {
     public let cacheSource: (any BatchProvider)?
     public let runDirectory: URL?
     public let device: Device
+    /// The side of the images the loaders give, in pixels: with it, each phase first checks
+    /// that its batches fit in memory (``MemoryEstimate``); nil skips the check.
+    public var inputSize: Int?
     /// Extra card fields for the saved model (source weights, preprocessing).
     public var card: ModelCard
     /// Reports events as they happen (progress bars, logs); may throw to stop the run.
@@ -211,7 +214,8 @@ public final class Trainer {
                 throw CheckpointMismatch.recipe(url.path, differences: recipe.differences(from: checkpoint.recipe))
             }
             previousSeconds = checkpoint.history.map(\.seconds).reduce(0, +)
-            try model.load(stateDict: checkpoint.model, strict: true, source: url.path)
+            try model.load(stateDict: try Self.wholeModel(checkpoint, model: model, path: url.path), strict: true,
+                           source: url.path)
             history = checkpoint.history
             startEpoch = checkpoint.epochsDone
             restored = checkpoint
@@ -237,6 +241,7 @@ public final class Trainer {
                 try optimizer.load(restored.optimizer)
                 if let state = restored.scheduler { try scheduler?.load(state) }
             }
+            try checkMemory()
             let cache = try featureCacheIfUseful()
             try onEvent?(.phaseStarted(phase, trainableParameters: model.parameterCount(trainableOnly: true),
                                    cachedFeatures: cache != nil))
@@ -260,6 +265,28 @@ public final class Trainer {
                               stoppedEarly: stopRequested)
     }
 
+    /// The checkpoint's model tensors plus the frozen ones it left out, taken from `model`
+    /// (built from the same source weights) once their digest matches.
+    static func wholeModel(_ checkpoint: TrainingCheckpoint, model: Module, path: String) throws
+        -> [(key: String, tensor: Tensor)]
+    {
+        guard let frozen = checkpoint.frozen else { return checkpoint.model }
+        let current = Dictionary(model.stateDict().map { ($0.key, $0.tensor) }, uniquingKeysWith: { a, _ in a })
+        let missing = frozen.keys.filter { current[$0] == nil }
+        guard missing.isEmpty else { throw CheckpointTrunkError.missingFrozen(path, keys: missing) }
+        let tensors = frozen.keys.map { (key: $0, tensor: current[$0]!) }
+        guard try TrainingCheckpoint.FrozenTensors.digest(of: tensors) == frozen.sha256 else {
+            let source = frozen.sourceWeights.map { name in
+                "it was trained on " + name + (frozen.sourceSHA256.map { " with SHA-256 \($0.prefix(12))…" } ?? "")
+            }
+            throw CheckpointTrunkError.trunkChanged(path, source: source)
+        }
+        return checkpoint.model + tensors
+    }
+
+    /// SHA-256 of the frozen parameters during the head phase (they don't change, so once).
+    var frozenDigest: String?
+
     /// Set by a callback (``EarlyStopping``) to end the run after the current epoch's checkpoint.
     public var stopRequested = false
 
@@ -276,24 +303,36 @@ public final class Trainer {
         let batches = (order.count + train.batchSize - 1) / train.batchSize
         try onEvent?(.epochStarted(epoch: epoch, of: recipe.totalEpochs, batches: batches))
         var batchIndex = 0
-        func step(_ logits: Tensor, auxiliary: [(logits: Tensor, lossWeight: Double)], labels: Tensor) throws {
-            var loss = Functional.crossEntropy(logits, labels, weight: weights, labelSmoothing: recipe.labelSmoothing)
-            for aux in auxiliary {
-                loss = loss + Functional.crossEntropy(aux.logits, labels, weight: weights,
-                                                      labelSmoothing: recipe.labelSmoothing) * aux.lossWeight
+        /// One optimisation step; `forward` gives the logits (and auxiliary logits). Each stage
+        /// runs guarded, so a libtorch failure (memory, most often) stops the run with a
+        /// ``ComputationError`` before a half-done step can touch the weights.
+        func step(labels: Tensor, forward: () -> (Tensor, [(logits: Tensor, lossWeight: Double)])) throws {
+            let kept = bestRecord() != nil
+            let (logits, loss, value) = try guarded("the forward pass", epoch: epoch, batch: batchIndex, modelKept: kept) {
+                let (logits, auxiliary) = forward()
+                var loss = Functional.crossEntropy(logits, labels, weight: weights, labelSmoothing: recipe.labelSmoothing)
+                for aux in auxiliary {
+                    loss = loss + Functional.crossEntropy(aux.logits, labels, weight: weights,
+                                                          labelSmoothing: recipe.labelSmoothing) * aux.lossWeight
+                }
+                return (logits, loss, loss.double)
             }
-            let value = loss.double
             guard value.isFinite else {
-                throw TrainingError.nonFiniteLoss(epoch: epoch, batch: batchIndex, value: value, modelKept: bestRecord() != nil)
+                throw TrainingError.nonFiniteLoss(epoch: epoch, batch: batchIndex, value: value, modelKept: kept)
             }
-            optimizer.zeroGrad()
-            loss.backward()
-            if let clip = recipe.gradientClip { clipGradientNorm(optimizer, maxNorm: clip) }
-            optimizer.step()
-            if let scheduler, scheduler.granularity == .batch { scheduler.advance(metric: nil) }
+            try guarded("the backward pass", epoch: epoch, batch: batchIndex, modelKept: kept) {
+                optimizer.zeroGrad()
+                loss.backward()
+                if let clip = recipe.gradientClip { clipGradientNorm(optimizer, maxNorm: clip) }
+            }
             let n = labels.size(0)
+            let batchCorrect = try guarded("the optimizer step", epoch: epoch, batch: batchIndex, modelKept: kept) {
+                optimizer.step()
+                return Torch.noGrad { logits.argmax(dim: 1).eq(labels).sum().int }
+            }
+            if let scheduler, scheduler.granularity == .batch { scheduler.advance(metric: nil) }
             lossSum += value * Double(n)
-            correct += logits.argmax(dim: 1).eq(labels).sum().int
+            correct += batchCorrect
             seen += n
             batchIndex += 1
             let rate = Double(seen) / max(Date().timeIntervalSince(started), 1e-9)
@@ -309,14 +348,12 @@ public final class Trainer {
                 let ids = order[start..<min(start + train.batchSize, order.count)].filter { cachedTrainRows.contains($0) }
                 if ids.isEmpty { continue }
                 let index = Tensor(ids.map(Int64.init))
-                let features = cache.indexSelect(dim: 0, index: index).to(device)
                 let y = Tensor(ids.map { Int64(labels[$0]) }).to(device)
-                try step(model.head(features), auxiliary: [], labels: y)
+                try step(labels: y) { (model.head(cache.indexSelect(dim: 0, index: index).to(device)), []) }
             }
         } else {
             try train.forEachBatch(epoch: epoch) { batch in
-                let (logits, auxiliary) = model.trainingLogits(batch.images.to(device))
-                try step(logits, auxiliary: auxiliary, labels: batch.labels.to(device))
+                try step(labels: batch.labels.to(device)) { model.trainingLogits(batch.images.to(device)) }
             }
         }
         guard seen > 0 else { throw TrainingError.emptyData("the training set (after dropping bad files)") }
@@ -362,18 +399,24 @@ public final class Trainer {
                 for start in stride(from: 0, to: readable.count, by: validation.batchSize) {
                     let rows = Array(readable[start..<min(start + validation.batchSize, readable.count)])
                     let y = Tensor(rows.map { Int64(labels[$0]) }).to(device)
-                    let features = cached.indexSelect(dim: 0, index: Tensor(rows.map(Int64.init))).to(device)
-                    let logits = model.head(features)
-                    metrics.update(logits: logits, labels: y,
-                                   lossSum: Functional.crossEntropy(logits, y, reduction: .sum).double)
+                    try guarded("validation", batch: start / validation.batchSize) {
+                        let features = cached.indexSelect(dim: 0, index: Tensor(rows.map(Int64.init))).to(device)
+                        let logits = model.head(features)
+                        metrics.update(logits: logits, labels: y,
+                                       lossSum: Functional.crossEntropy(logits, y, reduction: .sum).double)
+                    }
                 }
                 return
             }
+            var batchIndex = 0
             try validation.forEachBatch(epoch: 0) { batch in
-                let y = batch.labels.to(device)
-                let logits = model(batch.images.to(device))
-                let loss = Functional.crossEntropy(logits, y, reduction: .sum).double
-                metrics.update(logits: logits, labels: y, lossSum: loss)
+                try guarded("validation", batch: batchIndex) {
+                    let y = batch.labels.to(device)
+                    let logits = model(batch.images.to(device))
+                    let loss = Functional.crossEntropy(logits, y, reduction: .sum).double
+                    metrics.update(logits: logits, labels: y, lossSum: loss)
+                }
+                batchIndex += 1
             }
         }
         return metrics
@@ -452,8 +495,7 @@ public final class Trainer {
     /// evaluation then uses), computed once with the frozen trunk.
     func featureCacheIfUseful() throws -> Tensor? {
         validationFeatures = nil
-        guard recipe.cacheFeatures == .auto, let source = cacheSource, model.isTrunkFrozen,
-              recipe.batchNorm != .train else { return nil }
+        guard cachesFeatures, let source = cacheSource else { return nil }
         let started = Date()
         let train = try pooledFeatures(of: source)
         cachedTrainRows = train.rows
@@ -467,6 +509,30 @@ public final class Trainer {
         return cache
     }
 
+    /// Whether the current phase trains the head on cached features (frozen trunk, frozen
+    /// BatchNorm statistics, a deterministic transform to cache with).
+    var cachesFeatures: Bool {
+        recipe.cacheFeatures == .auto && cacheSource != nil && model.isTrunkFrozen && recipe.batchNorm != .train
+    }
+
+    /// Refuses a phase whose batches would not fit in memory (``MemoryEstimate``): the
+    /// feature-caching pass when the phase caches, else a training step. Needs ``inputSize``.
+    func checkMemory() throws {
+        guard let size = inputSize else { return }
+        let format: MemoryFormat = recipe.channelsLast && device == .cpu ? .channelsLast : .contiguous
+        if cachesFeatures, let source = cacheSource {
+            try MemoryEstimate.check(model, pass: .inference, name: "feature caching", imageSize: size,
+                                     batchSize: min(source.batchSize, max(source.sampleLabels.count, 1)),
+                                     probeSize: MemoryEstimate.probeSize(for: recipe.model, training: false),
+                                     device: device, memoryFormat: format)
+        } else {
+            try MemoryEstimate.check(model, pass: .training, name: "training", imageSize: size,
+                                     batchSize: min(train.batchSize, max(train.sampleLabels.count, 1)),
+                                     probeSize: MemoryEstimate.probeSize(for: recipe.model, training: true),
+                                     device: device, memoryFormat: format)
+        }
+    }
+
     /// Pooled features of every sample of `source` (rows in dataset order), in eval mode.
     func pooledFeatures(of source: any BatchProvider) throws -> (cache: Tensor?, rows: Set<Int>) {
         let n = source.sampleLabels.count
@@ -476,11 +542,15 @@ public final class Trainer {
         model.eval()
         defer { model.train(wasTraining) }
         try Torch.inferenceMode {
+            var batchIndex = 0
             try source.forEachBatch(epoch: 0) { batch in
-                let features = model.pooledFeatures(batch.images.to(device)).to(.cpu)
-                if cache == nil { cache = Tensor.zeros([n, features.size(1)]) }
-                cache![Tensor(batch.indices.map(Int64.init))] = features
+                try guarded("feature caching", batch: batchIndex) {
+                    let features = model.pooledFeatures(batch.images.to(device)).to(.cpu)
+                    if cache == nil { cache = Tensor.zeros([n, features.size(1)]) }
+                    cache![Tensor(batch.indices.map(Int64.init))] = features
+                }
                 rows.formUnion(batch.indices)
+                batchIndex += 1
             }
         }
         return (cache, rows)
@@ -533,9 +603,24 @@ public final class Trainer {
 
     func saveCheckpoint(epochsDone: Int, phase: Phase, optimizer: any Optimizer, scheduler: LRScheduler?) throws {
         guard let url = checkpointURL else { return }
+        var state = model.stateDict()
+        var frozen: TrainingCheckpoint.FrozenTensors?
+        if phase == .head {
+            // Parameters that were never trainable in this run are the source weights' own.
+            let trainable = Set(model.namedParameters().filter { $0.parameter.requiresGrad }.map(\.key))
+            let parameters = Set(model.namedParameters().map(\.key))
+            let unchanged = state.filter { parameters.contains($0.key) && !trainable.contains($0.key) }
+            if !unchanged.isEmpty {
+                if frozenDigest == nil { frozenDigest = try TrainingCheckpoint.FrozenTensors.digest(of: unchanged) }
+                frozen = .init(keys: unchanged.map(\.key), sha256: frozenDigest!, sourceWeights: card.sourceWeights,
+                               sourceSHA256: card.sourceSHA256)
+                let left = Set(frozen!.keys)
+                state = state.filter { !left.contains($0.key) }
+            }
+        }
         let checkpoint = TrainingCheckpoint(recipe: recipe, epochsDone: epochsDone, phase: phase, history: history,
-                                            model: model.stateDict(), optimizer: optimizer.state(),
-                                            scheduler: scheduler?.state())
+                                            model: state, optimizer: optimizer.state(),
+                                            scheduler: scheduler?.state(), frozen: frozen)
         try checkpoint.write(to: url)
         try onEvent?(.checkpointSaved(url))
     }

@@ -54,6 +54,19 @@ import Testing
         }
     }
 
+    /// A validation list with classes the model doesn't know: those rows are left out and
+    /// counted (the CLI warns with the counts), the rest kept in order.
+    @Test func unknownLabelsCanBeLeftOutAndCounted() throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let url = root.appendingPathComponent("val.csv")
+        try Data("a.png,cat\nb.png,emu\nc.png,dog\nd.png,emu\ne.png,yak\n".utf8).write(to: url)
+        let data = try CSVDataset(csv: url, classes: ["cat", "dog"], skipUnknownLabels: true)
+        #expect(data.labels == [0, 1])
+        #expect(data.paths == [root.path + "/a.png", root.path + "/c.png"])
+        #expect(data.unknownLabels.map(\.label) == ["emu", "yak"] && data.unknownLabels.map(\.rows) == [2, 1])
+    }
+
     @Test(arguments: [
         ("a.png,cat\nb.png,cat,extra\n", "list.csv:2", "expected 2 fields (path,label), found 3"),
         ("a.png,cat\n\"b.png,cat\n", "list.csv:2", "a quoted field is never closed"),

@@ -28,10 +28,10 @@ struct CLITests {
     }
 
     @discardableResult
-    static func graft(_ arguments: [String], environment: [String: String] = [:],
+    static func graft(_ arguments: [String], environment: [String: String] = [:], executable: URL? = nil,
                       interruptWhen: (() -> Bool)? = nil) throws -> Output {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = executable ?? binary
         process.arguments = arguments
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
@@ -249,6 +249,77 @@ struct CLITests {
         #expect(second.jsonLines.last?["epochs"] as? Int == 4)
         let csv = try String(contentsOf: run.appendingPathComponent("metrics.csv"), encoding: .utf8)
         #expect(csv.split(separator: "\n").count == 5)  // header + 4 epochs
+    }
+
+    /// A second Ctrl-C ends the process at once with 130, never by a signal (exit() from the
+    /// signal thread used to run static destructors under libtorch: 3 crashes in 5).
+    @Test func aSecondInterruptExitsAt130WithoutACrash() throws {
+        let root = try Self.temporary("twice")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try Self.makeDataset(root, perClass: 12, size: 48)
+        for attempt in 0..<3 {
+            let process = Process()
+            process.executableURL = Self.binary
+            process.arguments = ["train", root.appendingPathComponent("train").path, "--model", "resnet18",
+                                 "--weights", "none", "--freeze", "none", "--epochs", "50", "--image-size", "48",
+                                 "--batch-size", "4", "--out", root.appendingPathComponent("run\(attempt)").path,
+                                 "--json"]
+            let out = Pipe(), err = Pipe()
+            process.standardOutput = out
+            process.standardError = err
+            try process.run()
+            let stdout = Reader(out.fileHandleForReading), stderr = Reader(err.fileHandleForReading)
+            let checkpoint = root.appendingPathComponent("run\(attempt)/recipe.json")
+            while process.isRunning && !FileManager.default.fileExists(atPath: checkpoint.path) { usleep(10_000) }
+            usleep(UInt32(100_000 + 150_000 * attempt))  // inside a batch, in libtorch
+            kill(process.processIdentifier, SIGINT)
+            usleep(5_000)
+            kill(process.processIdentifier, SIGINT)
+            process.waitUntilExit()
+            _ = stdout.text()
+            let errors = stderr.text()
+            #expect(process.terminationReason == .exit && process.terminationStatus == 130,
+                    "attempt \(attempt): \(process.terminationReason.rawValue) \(process.terminationStatus) \(errors)")
+        }
+    }
+
+    /// A write that fails mid-run (here past a file-size limit, as on a full disk) ends the
+    /// run with one line naming the file and the cause; no temporary file is left and the
+    /// folder holds no half-written model or checkpoint.
+    @Test func aWriteFailingMidRunIsOneLineAndLeavesNoPartialFile() throws {
+        let root = try Self.temporary("efbig")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try Self.makeDataset(root)
+        let run = root.appendingPathComponent("run")
+        // ResNet-18's checkpoint is ~90 MB: a 20 MB limit lets recipe.json through, not it.
+        let command = "ulimit -f 20000; exec \"$0\" \"$@\""
+        let result = try Self.graft(["-c", command, Self.binary.path, "train", root.appendingPathComponent("train").path,
+                                     "--model", "resnet18", "--weights", "none", "--freeze", "none", "--epochs", "1",
+                                     "--image-size", "32", "--batch-size", "6", "--out", run.path],
+                                    executable: URL(fileURLWithPath: "/bin/bash"))
+        #expect(result.status == 1, "\(result.stderr)")
+        let errors = result.stderr.split(separator: "\n").filter { $0.hasPrefix("Error:") }
+        #expect(errors.count == 1 && errors[0].contains(run.path) && errors[0].contains("File too large"),
+                "\(result.stderr)")
+        let left = try FileManager.default.contentsOfDirectory(atPath: run.path)
+        #expect(!left.contains { $0.hasSuffix(".tmp") || $0.hasSuffix(".safetensors") }, "\(left)")
+    }
+
+    /// A batch too large for the machine is refused before it runs, with the numbers,
+    /// instead of growing until the kernel kills the process.
+    @Test func aBatchTooLargeForMemoryIsRefusedWithTheNumbers() throws {
+        let root = try Self.temporary("memory")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try Self.makeDataset(root)
+        let run = root.appendingPathComponent("run")
+        let train = try Self.graft([
+            "train", root.appendingPathComponent("train").path, "--model", "resnet18", "--weights", "none",
+            "--freeze", "none", "--epochs", "1", "--image-size", "16384", "--batch-size", "64", "--out", run.path,
+        ])
+        #expect(train.status == 1, "\(train.stderr)")
+        #expect(train.stderr.contains("training at 16384 px in batches of 18 needs about"), "\(train.stderr)")
+        #expect(train.stderr.contains("(--image-size, --batch-size)"))
+        #expect(!FileManager.default.fileExists(atPath: run.appendingPathComponent("model.safetensors").path))
     }
 
     @Test func modelsListsTheZoo() throws {

@@ -206,4 +206,73 @@ import Vision
         }
         #expect(try head(.pretrained).eq(head(.file(file.path))).all().double == 1)
     }
+
+    /// A model whose forward fails inside libtorch (here a head of the wrong width; for a
+    /// user, memory running out at a large image or batch size) stops with one error
+    /// naming the stage, epoch and batch. Before, the failing op trapped the process.
+    @Test func aFailingForwardIsAnErrorNotACrash() throws {
+        let run = try Self.folder("forward")
+        defer { try? FileManager.default.removeItem(at: run) }
+        let (train, val) = Self.data()
+        let model = ResNet.resnet18()
+        model.replaceClassifier(with: Linear(7, 3))
+        let images = TensorBatches(images: Tensor.randn([12, 3, 32, 32]), labels: train.labels, batchSize: 4)
+        var recipe = Self.recipe(cache: .off)
+        recipe.freeze = .none
+        let trainer = Trainer(recipe: recipe, model: model, classes: ["a", "b", "c"], train: images, validation: nil,
+                              runDirectory: run, card: ModelCard(architecture: "resnet18", classes: ["a", "b", "c"],
+                                                                 preprocessing: .imageNet))
+        #expect {
+            _ = try trainer.fit()
+        } throws: { error in
+            guard let e = error as? ComputationError else { return false }
+            return e.stage == "the forward pass" && e.epoch == 0 && e.batch == 0 && e.underlying.operation == "linear"
+                && "\(e)".hasPrefix("the forward pass failed at epoch 1, batch 1: linear:")
+                && "\(e)".hasSuffix("training stopped before any model was saved")
+        }
+        #expect(throws: ComputationError.self) {
+            _ = try evaluate(model, on: val, classes: ["a", "b", "c"], preprocessing: .imageNet.resized(to: 32),
+                             batchSize: 4, workers: 1)
+        }
+    }
+
+    /// A frozen-trunk run's checkpoint holds the head and the buffers, not the trunk, and
+    /// names the trunk by a digest; resuming with other trunk weights is refused.
+    @Test func frozenTrunkCheckpointsHoldOnlyWhatChanges() throws {
+        let base = try Self.folder("slim")
+        defer { try? FileManager.default.removeItem(at: base) }
+        let weights = base.appendingPathComponent("trunk.safetensors")
+        let source = Torch.withManualSeed(21) { ResNet.resnet18() }
+        try source.saveWeights(to: weights)
+        var recipe = Self.recipe(epochs: 2, cache: .off)
+        recipe.weights = .file(weights.path)
+        let run = base.appendingPathComponent("run")
+        _ = try Self.session(recipe, run).run()
+        let url = run.appendingPathComponent("checkpoint.safetensors")
+        let checkpoint = try TrainingCheckpoint.read(url)
+        let frozen = try #require(checkpoint.frozen)
+        let keys = Set(checkpoint.model.map(\.key))
+        #expect(keys.contains("fc.weight") && keys.contains("fc.bias") && keys.contains("bn1.running_var"))
+        #expect(!keys.contains("conv1.weight") && frozen.keys.contains("conv1.weight"))
+        #expect(frozen.keys.count == 60 && frozen.sourceWeights == "trunk.safetensors")
+        let checkpointBytes = try #require(try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int)
+        let modelBytes = try #require(try FileManager.default.attributesOfItem(
+            atPath: run.appendingPathComponent("model.safetensors").path)[.size] as? Int)
+        #expect(checkpointBytes * 20 < modelBytes, "checkpoint \(checkpointBytes) B vs model \(modelBytes) B")
+        // The same weights continue the run exactly (as a whole checkpoint would) ...
+        recipe.epochs = 3
+        let extended = try Self.session(recipe, run).run(resume: true)
+        let straightRun = base.appendingPathComponent("straight")
+        let straight = try Self.session(recipe, straightRun).run()
+        #expect(extended.result.history.map(\.trainLoss) == straight.result.history.map(\.trainLoss))
+        // ... other trunk weights under the same name are refused, naming the file.
+        try Torch.withManualSeed(22) { ResNet.resnet18() }.saveWeights(to: weights)
+        recipe.epochs = 4
+        #expect {
+            _ = try Self.session(recipe, run).run(resume: true)
+        } throws: { error in
+            error is CheckpointTrunkError && "\(error)".contains("trained on trunk.safetensors")
+                && "\(error)".contains("resume with the same weights file")
+        }
+    }
 }

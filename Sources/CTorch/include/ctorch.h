@@ -39,6 +39,9 @@ int ct_get_num_threads(void);
 /// glibc's mallopt(M_MMAP_THRESHOLD and M_TRIM_THRESHOLD, bytes), and a CPU allocator
 /// that reuses freed blocks (malloc, aligned by hand); 1 on success, 0 elsewhere.
 int ct_malloc_keep_freed(int bytes);
+int ct_cpu_memory_track(void);           // counts CPU tensor bytes from now on (0 ok)
+void ct_cpu_memory_stats(int64_t *in_use, int64_t *peak);
+void ct_cpu_memory_reset_peak(void);
 int ct_cuda_load(void);                  // dlopen libtorch_cuda.so beside libtorch_cpu.so
 bool ct_cuda_is_available(void);
 int ct_cuda_device_count(void);
@@ -202,6 +205,12 @@ ct_tensor ct_pad(ct_tensor input, const int64_t *pad, size_t n, double value);
 ct_tensor ct_batch_norm(ct_tensor input, ct_tensor weight, ct_tensor bias, ct_tensor running_mean,
                         ct_tensor running_var, bool training, double momentum, double eps);
 ct_tensor ct_linear(ct_tensor input, ct_tensor weight, ct_tensor bias);
+ct_tensor ct_layer_norm(ct_tensor input, const int64_t *normalized_shape, size_t n, ct_tensor weight, ct_tensor bias,
+                        double eps);
+// scale: NULL for 1/sqrt(head dim); mask: NULL, bool (true = attend) or additive float.
+ct_tensor ct_scaled_dot_product_attention(ct_tensor query, ct_tensor key, ct_tensor value, ct_tensor mask,
+                                          double dropout_p, bool is_causal, const double *scale);
+ct_tensor ct_roll(ct_tensor input, const int64_t *shifts, const int64_t *dims, size_t n);
 ct_tensor ct_max_pool2d(ct_tensor input, const int64_t *kernel, const int64_t *stride,
                         const int64_t *padding, const int64_t *dilation, bool ceil_mode);
 ct_tensor ct_avg_pool2d(ct_tensor input, const int64_t *kernel, const int64_t *stride,
