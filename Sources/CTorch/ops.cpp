@@ -60,6 +60,7 @@ at::Tensor unary(int op, const at::Tensor &a) {
     case CT_EXP: return at::exp(a);
     case CT_LOG: return at::log(a);
     case CT_LOG1P: return at::log1p(a);
+    case CT_LOG2: return at::log2(a);
     case CT_SQRT: return at::sqrt(a);
     case CT_RSQRT: return at::rsqrt(a);
     case CT_SIN: return at::sin(a);

@@ -79,11 +79,7 @@ func check(_ flag: String, _ value: Double?, in range: ClosedRange<Double>, open
 func checkImageSize(_ size: Int?, model: String, training: Bool) throws {
     guard let size else { return }
     guard let entry = Zoo.entry(model) else { return }
-    let minimum = training ? entry.minimumTrainingInputSize : entry.minimumInputSize
-    guard size >= minimum else {
-        throw ValidationError("--image-size \(size) is too small for \(model), which needs at least \(minimum) px"
-                              + (training && minimum > entry.minimumInputSize ? " to train" : ""))
-    }
+    if let problem = entry.inputSizeProblem(size, training: training) { throw ValidationError("--image-size: \(problem)") }
     guard size <= 16384 else { throw ValidationError("--image-size must be at most 16384, got \(size)") }
 }
 
@@ -129,4 +125,27 @@ func cliMessage(for error: any Error) -> String? {
 func requireExists(_ path: String, _ what: String) throws {
     guard !path.isEmpty else { throw ValidationError("\(what) is empty: give a path") }
     guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("\(what) \(path): no such file or folder") }
+}
+
+/// The catalogue entry `--weights` picks for `model` (imagenet or a tag), or nil.
+func catalogueEntry(model: String, weights: WeightsSource) -> PretrainedWeights? {
+    switch weights {
+    case .pretrained: PretrainedWeights.forModel(model)
+    case .tag(let tag): PretrainedWeights.forModel(model, tag: tag)
+    case .none, .file: nil
+    }
+}
+
+/// A tag this architecture has no weights under is a flag error.
+func checkWeightsTag(_ weights: WeightsSource, model: String) throws {
+    guard case .tag(let tag) = weights, PretrainedWeights.forModel(model, tag: tag) == nil else { return }
+    let known = PretrainedWeights.entries(for: model).map(\.tag)
+    throw ValidationError("--weights: \(WeightsError.noSuchTag(model: model, tag: tag, known: known))")
+}
+
+/// Said where a user picks weights whose license forbids commercial use (SWAG's).
+func licenseWarning(model: String, weights: WeightsSource) -> String? {
+    guard let entry = catalogueEntry(model: model, weights: weights), entry.isNonCommercial else { return nil }
+    return "note: \(model) \(entry.tag) weights are licensed \(entry.license) (non-commercial use only; "
+        + "\(entry.licenseURL)); the model trained from them carries that license"
 }

@@ -22,7 +22,8 @@ struct Predict: ParsableCommand {
     @Argument(help: "A model file or run folder, then images (or only images with --model).")
     var arguments: [String]
     @Option(help: "A zoo model (with --weights) instead of a model file.") var model: String?
-    @Option(help: "imagenet or a weights file (with --model).") var weights: WeightsSource = .pretrained
+    @Option(help: "imagenet, a catalogue tag (IMAGENET1K_V1, ...) or a weights file (with --model).")
+    var weights: WeightsSource = .pretrained
     @Option(help: "How many classes to print per image.") var top: Int = 5
     @Option(help: "Batch size.") var batchSize: Int = 32
     @OptionGroup(title: "Runtime") var runtime: RuntimeOptions
@@ -37,6 +38,7 @@ struct Predict: ParsableCommand {
         }
         if model != nil && arguments.isEmpty { throw ValidationError("give at least one image") }
         if model == nil { try requireExists(arguments[0], "MODEL") }
+        if let model { try checkWeightsTag(weights, model: model) }
     }
 
     func run() throws {
@@ -44,6 +46,9 @@ struct Predict: ParsableCommand {
         let loaded: LoadedModel
         let images: [String]
         if let model {
+            if let warning = licenseWarning(model: model, weights: weights) {
+                FileHandle.standardError.write(Data((warning + "\n").utf8))
+            }
             loaded = try LoadedModel.load(architecture: model, weights: weights)
             images = arguments
         } else {

@@ -26,7 +26,7 @@ struct Train: ParsableCommand {
     var valSplit: Double?
     @Option(help: "Architecture (see graft models; default: the --weights model file's, else efficientnet_lite0).")
     var model: String?
-    @Option(help: "imagenet (the catalogue's weights), a weights file, or none (random initialisation).")
+    @Option(help: "imagenet (the catalogue's default weights), a catalogue tag (IMAGENET1K_V1, IMAGENET1K_SWAG_E2E_V1; see graft models), a weights file, or none (random initialisation).")
     var weights: WeightsSource = .pretrained
     @Option(help: "backbone, none, or a layer name (everything up to it stays frozen).")
     var freeze: FreezeSpec = .backbone
@@ -111,6 +111,7 @@ struct Train: ParsableCommand {
         if FileManager.default.fileExists(atPath: out, isDirectory: &isFolder), !isFolder.boolValue {
             throw ValidationError("--out \(out) is a file: give a folder")
         }
+        try checkWeightsTag(weights, model: model)
         if case .file(let path) = weights, !FileManager.default.fileExists(atPath: path) {
             throw ValidationError("--weights \(path): no such file; give imagenet, none, or a weights file")
         }
@@ -195,6 +196,7 @@ struct Train: ParsableCommand {
         progress.classNames = train.classes
         progress.line("training \(recipe.model) on \(train.count) images, \(train.classes.count) classes"
                       + (validation.map { ", validating on \($0.count)" } ?? ""))
+        if let warning = licenseWarning(model: recipe.model, weights: recipe.weights) { progress.line(warning) }
         let interrupt = InterruptHandler()
         let outcome: TrainingSession.Outcome
         do {

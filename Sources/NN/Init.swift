@@ -36,6 +36,13 @@ public enum Init {
         Torch.noGrad { t.normal_(mean: 0, std: std, generator: generator) }
     }
 
+    /// `xavier_uniform_`: U(-b, b), b = gain × √(6 / (fan_in + fan_out)).
+    public static func xavierUniform(_ t: Tensor, gain: Double = 1, generator: Generator? = nil) {
+        let f = fans(t.shape)
+        let bound = gain * Foundation.sqrt(6.0 / Double(f.fanIn + f.fanOut))
+        Torch.noGrad { t.uniform_(-bound, bound, generator: generator) }
+    }
+
     public static func uniform(_ t: Tensor, _ low: Double, _ high: Double, generator: Generator? = nil) {
         Torch.noGrad { t.uniform_(low, high, generator: generator) }
     }

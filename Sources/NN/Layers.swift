@@ -104,6 +104,35 @@ public final class Linear: Module {
     public override func callAsFunction(_ x: Tensor) -> Tensor { Functional.linear(x, weight: weight, bias: bias) }
 }
 
+/// Layer normalisation over the trailing dimensions, as `nn.LayerNorm` (keys `weight`,
+/// `bias`; without `affine` none).
+public final class LayerNorm: Module {
+    @OptionalParameter public var weight: Tensor?
+    @OptionalParameter public var bias: Tensor?
+    public let normalizedShape: [Int]
+    public let eps: Double
+
+    public init(_ normalizedShape: [Int], eps: Double = 1e-5, affine: Bool = true, bias: Bool = true) {
+        self.normalizedShape = normalizedShape
+        self.eps = eps
+        self.weight = affine ? Tensor.ones(normalizedShape) : nil
+        self.bias = affine && bias ? Tensor.zeros(normalizedShape) : nil
+    }
+    public convenience init(_ dim: Int, eps: Double = 1e-5) { self.init([dim], eps: eps) }
+
+    public override func callAsFunction(_ x: Tensor) -> Tensor {
+        Functional.layerNorm(x, normalizedShape: normalizedShape, weight: weight, bias: bias, eps: eps)
+    }
+}
+
+/// Reorders dimensions, as torchvision's `Permute` (no parameters; it holds its place
+/// in a `Sequential`'s numbering).
+public final class Permute: Module {
+    public let dims: [Int]
+    public init(_ dims: [Int]) { self.dims = dims }
+    public override func callAsFunction(_ x: Tensor) -> Tensor { x.permute(dims) }
+}
+
 /// Zeroes inputs with probability `p` in training mode, as `nn.Dropout`.
 public final class Dropout: Module {
     public let p: Double
@@ -113,7 +142,9 @@ public final class Dropout: Module {
 
 /// An elementwise activation (no parameters), as `nn.ReLU`, `nn.SiLU`, ...
 public final class Activation: Module {
-    public enum Kind: Sendable { case relu, relu6, silu, gelu, hardswish, hardsigmoid, sigmoid, tanh }
+    /// `gelu` is the exact (erf) form, `geluTanh` the tanh approximation, `quickGELU`
+    /// CLIP's `x · σ(1.702 x)`.
+    public enum Kind: Sendable { case relu, relu6, silu, gelu, geluTanh, quickGELU, hardswish, hardsigmoid, sigmoid, tanh }
     public let kind: Kind
     public init(_ kind: Kind) { self.kind = kind }
     public override func callAsFunction(_ x: Tensor) -> Tensor {
@@ -122,6 +153,8 @@ public final class Activation: Module {
         case .relu6: x.relu6()
         case .silu: x.silu()
         case .gelu: x.gelu()
+        case .geluTanh: x.gelu(approximateTanh: true)
+        case .quickGELU: x * (x * 1.702).sigmoid()
         case .hardswish: x.hardswish()
         case .hardsigmoid: x.hardsigmoid()
         case .sigmoid: x.sigmoid()
@@ -219,5 +252,37 @@ open class Sequential: Module {
 
     open override func callAsFunction(_ x: Tensor) -> Tensor {
         layers.reduce(x) { $1($0) }
+    }
+}
+
+/// Multi-head self-attention, as `nn.MultiheadAttention(batch_first=True)` with packed
+/// projections (keys `in_proj_weight` (3D, D), `in_proj_bias`, `out_proj`), through
+/// libtorch's fused `scaled_dot_product_attention`. Input (N, L, D).
+public final class MultiheadAttention: Module {
+    @Parameter(key: "in_proj_weight") public var inProjWeight: Tensor
+    @OptionalParameter(key: "in_proj_bias") public var inProjBias: Tensor? = nil
+    public let out_proj: Linear
+    public let heads: Int
+    public let dropout: Double
+
+    public init(_ dim: Int, heads: Int, dropout: Double = 0, bias: Bool = true) {
+        self.heads = heads
+        self.dropout = dropout
+        out_proj = Linear(dim, dim, bias: bias)
+        super.init()
+        inProjWeight = Tensor.empty([3 * dim, dim])
+        Init.xavierUniform(inProjWeight)
+        inProjBias = bias ? Tensor.zeros([3 * dim]) : nil
+        if let b = out_proj.bias { Init.constant(b, 0) }
+    }
+
+    public override func callAsFunction(_ x: Tensor) -> Tensor {
+        let (n, l, d) = (x.size(0), x.size(1), x.size(2))
+        let qkv = Functional.linear(x, weight: inProjWeight, bias: inProjBias)
+            .view([n, l, 3, heads, d / heads]).permute([2, 0, 3, 1, 4])
+        let y = Functional.scaledDotProductAttention(qkv.select(dim: 0, index: 0), qkv.select(dim: 0, index: 1),
+                                                     qkv.select(dim: 0, index: 2),
+                                                     dropout: isTraining ? dropout : 0)
+        return out_proj(y.transposed(1, 2).reshape([n, l, d]))
     }
 }

@@ -56,6 +56,7 @@ extension Module {
         var report = LoadReport()
         var byKey: [String: Tensor] = [:]
         for (k, t) in tensors { byKey[k] = t }
+        for (path, module) in namedModules() { module.adoptShapes(from: byKey, prefix: path.isEmpty ? "" : path + ".") }
         var targets: [(Tensor, Tensor)] = []
         var known = Set<String>()
         for (key, target) in stateDict() {

@@ -39,6 +39,11 @@ open class Module {
     @discardableResult
     public func eval() -> Self { train(false) }
 
+    /// Called by ``load(stateDict:strict:source:)`` before shapes are compared: a module whose
+    /// parameter shapes follow its weights (a ViT's position embedding follows the grid it
+    /// was trained at) replaces them here to match `tensors` (keys under `prefix`). Default: nothing.
+    open func adoptShapes(from tensors: [String: Tensor], prefix: String) {}
+
     // MARK: Reflection
 
     enum Member {

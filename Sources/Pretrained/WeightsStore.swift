@@ -60,6 +60,8 @@ public enum WeightsError: Error, CustomStringConvertible {
     case checksumMismatch(url: URL, expected: String, actual: String)
     case download(url: URL, reason: String)
     case noWeights(model: String)
+    /// A catalogue tag this architecture has no entry for.
+    case noSuchTag(model: String, tag: String, known: [String])
 
     public var description: String {
         switch self {
@@ -72,6 +74,8 @@ public enum WeightsError: Error, CustomStringConvertible {
             "cannot download \(url): \(reason); download it by hand into ~/.cache/graft/weights"
         case .noWeights(let model):
             "no pretrained weights are known for \(model); give a weights file, or start from random weights"
+        case .noSuchTag(let model, let tag, let known):
+            "\(model) has no \(tag) weights" + (known.isEmpty ? "" : "; it has \(known.joined(separator: ", "))")
         }
     }
 }

@@ -103,6 +103,7 @@ extension Tensor {
     public func exp() -> Tensor { unary(CT_EXP, "exp") }
     public func log() -> Tensor { unary(CT_LOG, "log") }
     public func log1p() -> Tensor { unary(CT_LOG1P, "log1p") }
+    public func log2() -> Tensor { unary(CT_LOG2, "log2") }
     public func sqrt() -> Tensor { unary(CT_SQRT, "sqrt") }
     public func rsqrt() -> Tensor { unary(CT_RSQRT, "rsqrt") }
     public func sin() -> Tensor { unary(CT_SIN, "sin") }

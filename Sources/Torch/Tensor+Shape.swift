@@ -61,10 +61,17 @@ extension Tensor {
     public func narrow(dim: Int, start: Int, length: Int) -> Tensor {
         slice(dim: dim, start: start, end: start + length)
     }
+    /// `torch.chunk`: up to `chunks` views along `dim` (fewer when the dimension is smaller).
+    /// When it fails (inside ``withTorchErrors(_:)``), `chunks` undefined tensors, so code
+    /// that indexes the pieces fails as an op, not as an array index.
     public func chunked(_ chunks: Int, dim: Int = 0) -> [Tensor] {
-        var out = [ct_tensor?](repeating: nil, count: chunks)
+        var out = [ct_tensor?](repeating: nil, count: Swift.max(chunks, 0))
         var n = 0
-        opStatus(ct_chunk(handle, Int64(chunks), Int64(dim), &out, out.count, &n), "chunk")
+        let status = ct_chunk(handle, Int64(chunks), Int64(dim), &out, out.count, &n)
+        guard status == 0 else {
+            opStatus(status, "chunk")
+            return (0..<Swift.max(chunks, 0)).map { _ in Tensor.undefined() }
+        }
         return out.prefix(n).map { op($0, "chunk") }
     }
 

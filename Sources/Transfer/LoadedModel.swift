@@ -18,6 +18,8 @@ public struct LoadedModel {
     public var sourceSHA256: String?
     /// The card, when the file is a Graft model.
     public var card: ModelCard?
+    /// The catalogue entry the weights came from (`imagenet` or a tag).
+    public var catalogueEntry: PretrainedWeights? = nil
 
     /// Loads `architecture` with `weights`: `imagenet` (the registry's default weights,
     /// found in the caches or downloaded and verified), `none` (random initialisation),
@@ -47,14 +49,22 @@ public struct LoadedModel {
             return LoadedModel(model: model, architecture: architecture, classes: imageNetCategories,
                                preprocessing: registered?.preprocessing ?? .imageNet, sourceFile: nil,
                                sourceSHA256: nil, card: nil)
-        case .pretrained:
-            guard let registered else { throw WeightsError.noWeights(model: architecture) }
+        case .pretrained, .tag:
+            var chosen = registered
+            if case .tag(let tag) = weights {
+                chosen = PretrainedWeights.forModel(architecture, tag: tag)
+                guard chosen != nil else {
+                    throw WeightsError.noSuchTag(model: architecture, tag: tag,
+                                                 known: PretrainedWeights.entries(for: architecture).map(\.tag))
+                }
+            }
+            guard let registered = chosen else { throw WeightsError.noWeights(model: architecture) }
             let file = try store.resolve(registered)
             let model = try Zoo.make(architecture)
             try model.loadWeights(from: file, renameKey: keyMapping(architecture))
             return LoadedModel(model: model, architecture: architecture, classes: registered.categories,
                                preprocessing: registered.preprocessing, sourceFile: file,
-                               sourceSHA256: try sha256Hex(of: file), card: nil)
+                               sourceSHA256: try sha256Hex(of: file), card: nil, catalogueEntry: registered)
         case .file(let path):
             let url = URL(fileURLWithPath: path)
             // A plain weights file: its classifier's shape says how many classes it has.

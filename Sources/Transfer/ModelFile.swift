@@ -20,6 +20,9 @@ public struct ModelCard: Codable, Sendable, Equatable {
     /// The pretrained file the run started from, and its SHA-256.
     public var sourceWeights: String?
     public var sourceSHA256: String?
+    /// The license of the pretrained weights (SPDX, e.g. `CC-BY-NC-4.0` for SWAG), when known:
+    /// a fine-tuned model carries its starting weights' terms.
+    public var sourceLicense: String?
     public var recipe: Recipe?
     /// Final metrics by name (`val_accuracy`, `val_loss`, `best_epoch`, ...).
     public var metrics: [String: Double] = [:]

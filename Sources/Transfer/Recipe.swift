@@ -1,4 +1,5 @@
 import Foundation
+import Pretrained
 import Torch
 
 /// Everything that defines a training run; saved in the model file and the run
@@ -117,13 +118,20 @@ public enum WeightsSource: Codable, Sendable, Hashable, CustomStringConvertible 
     case none
     /// A weights file: a Graft model, or a plain `.pth` / `.safetensors` state dict.
     case file(String)
+    /// A catalogue entry by its torchvision name (`IMAGENET1K_V1`, `IMAGENET1K_SWAG_E2E_V1`).
+    case tag(String)
 
-    /// Parses `imagenet`, `none`, or a path.
+    /// Parses `imagenet`, `none`, a catalogue tag (when no file of that name exists), or a path.
     public init(_ text: String) {
         switch text {
         case "imagenet": self = .pretrained
         case "none": self = .none
-        default: self = .file(text)
+        default:
+            if PretrainedWeights.tags.contains(text) && !FileManager.default.fileExists(atPath: text) {
+                self = .tag(text)
+            } else {
+                self = .file(text)
+            }
         }
     }
 
@@ -132,6 +140,7 @@ public enum WeightsSource: Codable, Sendable, Hashable, CustomStringConvertible 
         case .pretrained: "imagenet"
         case .none: "none"
         case .file(let path): path
+        case .tag(let tag): tag
         }
     }
 

@@ -85,6 +85,7 @@ public struct TrainingSession {
         var card = ModelCard(architecture: loaded.architecture, classes: train.classes, preprocessing: preprocessing)
         card.sourceWeights = loaded.sourceFile?.lastPathComponent
         card.sourceSHA256 = loaded.sourceSHA256
+        card.sourceLicense = loaded.catalogueEntry?.license ?? loaded.card?.sourceLicense
         let device = recipe.device
         try CUDA.requireAvailable(device)
         let trainer = Trainer(recipe: recipe, model: loaded.model, classes: train.classes, train: trainLoader,

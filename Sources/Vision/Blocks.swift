@@ -58,7 +58,8 @@ final class StochasticDepth: Module {
     override func callAsFunction(_ x: Tensor) -> Tensor {
         guard isTraining, p > 0 else { return x }
         let survival = 1 - p
-        let noise = Tensor.empty([x.size(0), 1, 1, 1], dtype: x.dtype, device: x.device).bernoulli_(survival)
+        let shape = [x.size(0)] + Array(repeating: 1, count: max(x.rank - 1, 0))
+        let noise = Tensor.empty(shape, dtype: x.dtype, device: x.device).bernoulli_(survival)
         if survival > 0 { noise.div_(survival) }
         return x * noise
     }

@@ -93,6 +93,15 @@ public final class DenseNet: ImageClassifier {
     public override func replaceClassifier(with head: Module) { classifier = head }
 
     public static func densenet121(numClasses: Int = 1000) -> DenseNet { DenseNet(numClasses: numClasses) }
+    public static func densenet161(numClasses: Int = 1000) -> DenseNet {
+        DenseNet(growthRate: 48, blockConfig: [6, 12, 36, 24], initialFeatures: 96, numClasses: numClasses)
+    }
+    public static func densenet169(numClasses: Int = 1000) -> DenseNet {
+        DenseNet(growthRate: 32, blockConfig: [6, 12, 32, 32], initialFeatures: 64, numClasses: numClasses)
+    }
+    public static func densenet201(numClasses: Int = 1000) -> DenseNet {
+        DenseNet(growthRate: 32, blockConfig: [6, 12, 48, 32], initialFeatures: 64, numClasses: numClasses)
+    }
 
     /// torchvision's published DenseNet files use older keys (`denselayer1.norm.1.weight`)
     /// that torchvision rewrites while loading; this is that one rewrite

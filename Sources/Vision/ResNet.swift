@@ -126,4 +126,21 @@ public final class ResNet: ImageClassifier {
     public static func resnet50(numClasses: Int = 1000) -> ResNet { ResNet(block: .bottleneck, layers: [3, 4, 6, 3], numClasses: numClasses) }
     public static func resnet101(numClasses: Int = 1000) -> ResNet { ResNet(block: .bottleneck, layers: [3, 4, 23, 3], numClasses: numClasses) }
     public static func resnet152(numClasses: Int = 1000) -> ResNet { ResNet(block: .bottleneck, layers: [3, 8, 36, 3], numClasses: numClasses) }
+    // ResNeXt (Xie et al., 2016): grouped 3×3 convolutions; Wide ResNet (Zagoruyko &
+    // Komodakis, 2016): twice the bottleneck width. torchvision's constructors.
+    public static func resnext50_32x4d(numClasses: Int = 1000) -> ResNet {
+        ResNet(block: .bottleneck, layers: [3, 4, 6, 3], numClasses: numClasses, groups: 32, widthPerGroup: 4)
+    }
+    public static func resnext101_32x8d(numClasses: Int = 1000) -> ResNet {
+        ResNet(block: .bottleneck, layers: [3, 4, 23, 3], numClasses: numClasses, groups: 32, widthPerGroup: 8)
+    }
+    public static func resnext101_64x4d(numClasses: Int = 1000) -> ResNet {
+        ResNet(block: .bottleneck, layers: [3, 4, 23, 3], numClasses: numClasses, groups: 64, widthPerGroup: 4)
+    }
+    public static func wideResnet50_2(numClasses: Int = 1000) -> ResNet {
+        ResNet(block: .bottleneck, layers: [3, 4, 6, 3], numClasses: numClasses, widthPerGroup: 128)
+    }
+    public static func wideResnet101_2(numClasses: Int = 1000) -> ResNet {
+        ResNet(block: .bottleneck, layers: [3, 4, 23, 3], numClasses: numClasses, widthPerGroup: 128)
+    }
 }

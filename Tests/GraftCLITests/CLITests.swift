@@ -326,7 +326,17 @@ struct CLITests {
         let models = try Self.graft(["models", "--json"])
         #expect(models.status == 0)
         let names = models.jsonLines.compactMap { $0["name"] as? String }
-        #expect(names.count == 29 && names.contains("efficientnet_lite0") && names.contains("inception_v3"))
+        #expect(names.count == 71 && names.contains("efficientnet_lite0") && names.contains("vit_h_14"))
+        let vit = try #require(models.jsonLines.first { $0["name"] as? String == "vit_b_16" })
+        let entries = try #require(vit["weights"] as? [[String: Any]])
+        #expect(entries.map { $0["tag"] as? String } == ["IMAGENET1K_V1", "IMAGENET1K_SWAG_E2E_V1",
+                                                         "IMAGENET1K_SWAG_LINEAR_V1"])
+        #expect(entries.map { $0["license"] as? String } == ["BSD-3-Clause", "CC-BY-NC-4.0", "CC-BY-NC-4.0"])
+        let all = try Self.graft(["models", "--all"])
+        #expect(all.stdout.contains("IMAGENET1K_SWAG_E2E_V1") && all.stdout.contains("(non-commercial only)"))
+        let tag = try Self.graft(["predict", "--model", "resnet18", "--weights", "IMAGENET1K_SWAG_E2E_V1", "x.png"])
+        #expect(tag.status == 64 && tag.stderr.contains("resnet18 has no IMAGENET1K_SWAG_E2E_V1 weights; it has IMAGENET1K_V1"),
+                "\(tag.stderr)")
         #expect(models.jsonLines.allSatisfy { $0["parameters"] is Int && $0["input_size"] is Int })
     }
 }

@@ -136,4 +136,24 @@ final class LoopbackServer: @unchecked Sendable {
         }
         #expect(PretrainedWeights.forModel("resnet50")?.tag == "IMAGENET1K_V2")  // torchvision's DEFAULT
     }
+
+    /// Every torchvision entry by its tag, with its input and license as torchvision 0.29.2's
+    /// metadata says (a few spot values; the table is generated from it).
+    @Test func catalogueEntriesByTagWithTheirLicenses() throws {
+        #expect(TorchvisionWeights.all.count == 102)
+        let swag = try #require(PretrainedWeights.forModel("vit_b_16", tag: "IMAGENET1K_SWAG_E2E_V1"))
+        #expect(swag.isNonCommercial && swag.license == "CC-BY-NC-4.0")
+        #expect(swag.preprocessing.cropSize == 384 && swag.preprocessing.resizeSize == 384)
+        #expect(swag.preprocessing.interpolation == .bicubic && swag.fileName == "vit_b_16_swag-9ac1b537.pth")
+        #expect(PretrainedWeights.forModel("vit_b_16")?.tag == "IMAGENET1K_V1")
+        #expect(PretrainedWeights.forModel("vit_h_14")?.tag == "IMAGENET1K_SWAG_E2E_V1")
+        #expect(PretrainedWeights.forModel("regnet_y_128gf")?.preprocessing.cropSize == 384)
+        let tiny = try #require(PretrainedWeights.forModel("convnext_tiny"))
+        #expect(tiny.license == "BSD-3-Clause" && tiny.preprocessing.resizeSize == 236 && tiny.accuracy == 82.52)
+        #expect(PretrainedWeights.forModel("swin_v2_t")?.preprocessing.cropSize == 256)
+        #expect(PretrainedWeights.entries(for: "regnet_y_16gf").map(\.tag)
+                == ["IMAGENET1K_V2", "IMAGENET1K_V1", "IMAGENET1K_SWAG_E2E_V1", "IMAGENET1K_SWAG_LINEAR_V1"])
+        #expect(PretrainedWeights.tags.contains("IMAGENET1K_SWAG_LINEAR_V1"))
+        #expect(TorchvisionWeights.all.filter(\.isNonCommercial).count == 12)  // SWAG: 3 ViTs and 3 RegNetYs, E2E and linear
+    }
 }

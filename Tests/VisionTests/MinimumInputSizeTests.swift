@@ -6,7 +6,9 @@ import Torch
 /// error (not a crash); Inception v3's auxiliary classifier needs its own minimum to train.
 @Suite struct MinimumInputSizeTests {
     static let families = ["resnet18", "vgg11", "inception_v3", "mobilenet_v2", "mobilenet_v3_small",
-                           "efficientnet_b0", "densenet121", "efficientnet_lite0"]
+                           "efficientnet_b0", "densenet121", "efficientnet_lite0", "resnext50_32x4d", "wide_resnet50_2",
+                           "efficientnet_v2_s", "regnet_y_400mf", "regnet_x_400mf", "convnext_tiny", "vit_b_16",
+                           "vit_b_32", "swin_t", "swin_v2_t", "maxvit_t"]
 
     func runs(_ model: ImageClassifier, size: Int, training: Bool) -> Bool {
         model.train(training)

@@ -46,6 +46,8 @@ func fill(_ model: Module, seed: UInt64, gain: Double) {
     Torch.noGrad {
         for (key, t) in model.stateDict() {
             let shape = t.shape
+            // Derived buffers the models compute themselves (index tables, coordinates).
+            if key.hasSuffix("relative_position_index") || key.hasSuffix("relative_coords_table") { continue }
             if key.hasSuffix("num_batches_tracked") {
                 t.zero_()
             } else if key.hasSuffix("running_var") {

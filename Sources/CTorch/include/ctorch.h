@@ -116,7 +116,7 @@ typedef enum {
 typedef enum {
   CT_NEG, CT_ABS, CT_EXP, CT_LOG, CT_LOG1P, CT_SQRT, CT_RSQRT, CT_SIN, CT_COS, CT_TANH, CT_SIGMOID,
   CT_RELU, CT_RELU6, CT_SILU, CT_HARDSWISH, CT_HARDSIGMOID, CT_FLOOR, CT_CEIL, CT_ROUND, CT_SIGN,
-  CT_LOGICAL_NOT, CT_RECIPROCAL, CT_SQUARE, CT_ERF, CT_ISNAN, CT_ISINF, CT_ISFINITE, CT_TRUNC, CT_ERFINV,
+  CT_LOGICAL_NOT, CT_RECIPROCAL, CT_SQUARE, CT_ERF, CT_ISNAN, CT_ISINF, CT_ISFINITE, CT_TRUNC, CT_ERFINV, CT_LOG2,
 } ct_unary_op;
 ct_tensor ct_binary(int op, ct_tensor a, ct_tensor b);
 ct_tensor ct_binary_scalar(int op, ct_tensor a, double s, bool integral);   // a op s

@@ -7,7 +7,9 @@ Weights are not stored: both sides fill every state-dict entry in order from the
 same seed with the same formula (see `fill`), and libtorch's generator gives Python
 and Swift the same numbers. Run by hand with the Python torch of the very same wheel:
 
-    ~/.cache/graft/ref-venv/bin/python Tests/VisionTests/Fixtures/make_fixtures.py
+    ~/.cache/graft/ref-venv/bin/python Tests/VisionTests/Fixtures/make_fixtures.py [NAME ...]
+
+With names, only those models are (re)made and the rest of models.json is kept.
 
 Pinned: torch==2.15.0, torchvision==0.29.2.
 """
@@ -52,7 +54,54 @@ MODELS = {
     "efficientnet_b6": (M.efficientnet_b6, 64, "classifier.0"),
     "efficientnet_b7": (M.efficientnet_b7, 64, "classifier.0"),
     "densenet121": (M.densenet121, 64, "classifier"),
+    "densenet161": (M.densenet161, 64, "classifier"),
+    "densenet169": (M.densenet169, 64, "classifier"),
+    "densenet201": (M.densenet201, 64, "classifier"),
+    "resnext50_32x4d": (M.resnext50_32x4d, 64, "fc"),
+    "resnext101_32x8d": (M.resnext101_32x8d, 64, "fc"),
+    "resnext101_64x4d": (M.resnext101_64x4d, 64, "fc"),
+    "wide_resnet50_2": (M.wide_resnet50_2, 64, "fc"),
+    "wide_resnet101_2": (M.wide_resnet101_2, 64, "fc"),
+    "efficientnet_v2_s": (M.efficientnet_v2_s, 64, "classifier.0"),
+    "efficientnet_v2_m": (M.efficientnet_v2_m, 64, "classifier.0"),
+    "efficientnet_v2_l": (M.efficientnet_v2_l, 64, "classifier.0"),
+    "regnet_y_400mf": (M.regnet_y_400mf, 64, "fc"),
+    "regnet_y_800mf": (M.regnet_y_800mf, 64, "fc"),
+    "regnet_y_1_6gf": (M.regnet_y_1_6gf, 64, "fc"),
+    "regnet_y_3_2gf": (M.regnet_y_3_2gf, 64, "fc"),
+    "regnet_y_8gf": (M.regnet_y_8gf, 64, "fc"),
+    "regnet_y_16gf": (M.regnet_y_16gf, 64, "fc"),
+    "regnet_y_32gf": (M.regnet_y_32gf, 64, "fc"),
+    "regnet_y_128gf": (M.regnet_y_128gf, 64, "fc"),
+    "regnet_x_400mf": (M.regnet_x_400mf, 64, "fc"),
+    "regnet_x_800mf": (M.regnet_x_800mf, 64, "fc"),
+    "regnet_x_1_6gf": (M.regnet_x_1_6gf, 64, "fc"),
+    "regnet_x_3_2gf": (M.regnet_x_3_2gf, 64, "fc"),
+    "regnet_x_8gf": (M.regnet_x_8gf, 64, "fc"),
+    "regnet_x_16gf": (M.regnet_x_16gf, 64, "fc"),
+    "regnet_x_32gf": (M.regnet_x_32gf, 64, "fc"),
+    "convnext_tiny": (M.convnext_tiny, 64, "classifier"),
+    "convnext_small": (M.convnext_small, 64, "classifier"),
+    "convnext_base": (M.convnext_base, 64, "classifier"),
+    "convnext_large": (M.convnext_large, 64, "classifier"),
+    # torchvision's ViT runs only at the size it was built for (224 by default).
+    "vit_b_16": (M.vit_b_16, 224, "heads"),
+    "vit_b_32": (M.vit_b_32, 224, "heads"),
+    "vit_l_16": (M.vit_l_16, 224, "heads"),
+    "vit_l_32": (M.vit_l_32, 224, "heads"),
+    "vit_h_14": (M.vit_h_14, 224, "heads"),
+    # 64 px: the first stage's 16 x 16 map is padded to 7-px windows and shifted.
+    "swin_t": (M.swin_t, 64, "head"),
+    "swin_s": (M.swin_s, 64, "head"),
+    "swin_b": (M.swin_b, 64, "head"),
+    "swin_v2_t": (M.swin_v2_t, 64, "head"),
+    "swin_v2_s": (M.swin_v2_s, 64, "head"),
+    "swin_v2_b": (M.swin_v2_b, 64, "head"),
+    # MaxViT's partitions fix its input at 224 (or 448, ...).
+    "maxvit_t": (M.maxvit_t, 224, "classifier.2"),
 }
+# Derived buffers the models compute themselves (index tables, log-spaced coordinates).
+DERIVED = ("relative_position_index", "relative_coords_table")
 
 
 def fill(model, seed, gain):
@@ -62,6 +111,8 @@ def fill(model, seed, gain):
     torch.manual_seed(seed)
     with torch.no_grad():
         for key, t in model.state_dict().items():
+            if key.endswith(DERIVED):
+                continue
             if key.endswith("num_batches_tracked"):
                 t.zero_()
             elif key.endswith("running_var"):
@@ -77,7 +128,14 @@ def fill(model, seed, gain):
 
 
 index = {}
+import sys
+only = set(sys.argv[1:])
+if only and os.path.exists(os.path.join(HERE, "models.json")):
+    with open(os.path.join(HERE, "models.json")) as f:
+        index = json.load(f)
 for seed, (name, (make, size, feature_key)) in enumerate(MODELS.items()):
+    if only and name not in only:
+        continue
     seed = 1000 * (seed + 1)
     model = make()
     bn_keys = [k[: -len(".running_mean")] for k in model.state_dict() if k.endswith("running_mean")]
