@@ -171,6 +171,28 @@ def engine(args):
     emit(case="sgemm", size=n, ms=ms, gflop_per_s=2 * n**3 / ms / 1e6)
 
 
+def backbones(args):
+    """ConvNeXt-T (channels-last) and ViT-B/16: an SGD step and an inference batch at 224 px."""
+    torch.manual_seed(0)
+    x, y = torch.randn(args.batch, 3, 224, 224), torch.randint(0, 1000, (args.batch,))
+    for name, fmt in (("convnext_tiny", torch.channels_last), ("vit_b_16", torch.contiguous_format)):
+        torch.manual_seed(0)
+        model = getattr(models, name)().to(memory_format=fmt)
+        xf = x.contiguous(memory_format=fmt)
+        optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+
+        def train_step():
+            optimizer.zero_grad()
+            F.cross_entropy(model(xf), y).backward()
+            optimizer.step()
+
+        model.train()
+        emit(case="train_step", format=name, ms=timed(train_step, args.warmup, args.steps))
+        model.eval()
+        with torch.inference_mode():
+            emit(case="inference", format=name, ms=timed(lambda: model(xf), args.warmup, args.steps))
+
+
 def flops(args):
     from torch.utils.flop_counter import FlopCounterMode
     model = models.resnet18().eval()
@@ -201,6 +223,10 @@ def main():
     p = sub.add_parser("pipeline", parents=[loading])
     p.add_argument("folder", help="a folder of .jpg files")
     p.add_argument("--passes", type=int, default=5, help="the median pass is reported")
+    p = sub.add_parser("backbones")
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--warmup", type=int, default=1)
+    p.add_argument("--steps", type=int, default=3)
     p = sub.add_parser("engine")
     p.add_argument("--weights", required=True)
     p.add_argument("--warmup", type=int, default=2)
@@ -211,7 +237,7 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)  # the new head and the shuffling repeat from run to run
-    {"recipe": recipe, "finetune": finetune, "predict": predict, "pipeline": pipeline, "engine": engine,
+    {"recipe": recipe, "finetune": finetune, "predict": predict, "pipeline": pipeline, "engine": engine, "backbones": backbones,
      "flops": flops}[args.case](args)
 
 

@@ -212,6 +212,12 @@ class Bench:
     def peer_engine(self):
         return self.peer + ["engine", *self.engine_options()], self.engine_metrics
 
+    def graft_backbones(self):
+        return [self.graft_bench, "backbones", "--steps", self.steps, "--threads", THREADS], self.engine_metrics
+
+    def peer_backbones(self):
+        return self.peer + ["backbones", "--steps", self.steps], self.engine_metrics
+
     # Running
 
     def measure(self, case, side, repeat, command):
@@ -256,6 +262,7 @@ class Bench:
             ("finetune", [("graft", self.graft_finetune), ("peer", lambda: self.peer_finetune(w_finetune))]),
             ("predict", [("graft", self.graft_predict), ("peer", lambda: self.peer_predict(w_predict))]),
             ("engine", [("graft", self.graft_engine), ("peer", self.peer_engine)]),
+            ("backbones", [("graft", self.graft_backbones), ("peer", self.peer_backbones)]),
             ("pipeline", [("graft", self.graft_pipeline), ("peer", lambda: self.peer_pipeline(w_pipeline))]),
         ]
         for case, sides in cases:
@@ -307,6 +314,11 @@ class Bench:
                 lower_is_better=False, digits=1, memory=False)
         row("5. sgemm 2048×2048 (`matmul`)", "engine", "sgemm_gflop_per_s", "GFLOP/s", lower_is_better=False,
             digits=1, memory=False)
+        for name in ("convnext_tiny", "vit_b_16"):
+            row(f"6. {name}: training step, batch 8, 224 px", "backbones", f"train_step_{name}_ms", "ms", digits=0,
+                memory=name == "convnext_tiny")
+            row(f"6. {name}: inference batch 8, 224 px", "backbones", f"inference_{name}_ms", "ms", digits=0,
+                memory=False)
         row(f"Data pipeline alone: decode+resize+crop+normalize+batch ({n['infer']} JPEGs)", "pipeline",
             "images_per_s", "img/s", lower_is_better=False, digits=1)
 

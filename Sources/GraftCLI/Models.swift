@@ -25,8 +25,9 @@ struct Models: ParsableCommand {
 
     func run() throws {
         let store = WeightsStore()
+        let width = Zoo.names.map(\.count).max() ?? 20
         if !json {
-            print("model                 params   input  license        weights")
+            print("model".padding(toLength: width, withPad: " ", startingAt: 0) + "    params  input  license        weights")
         }
         for entry in Zoo.entries {
             let entries = PretrainedWeights.entries(for: entry.name)
@@ -52,7 +53,7 @@ struct Models: ParsableCommand {
             } else {
                 let available = local != nil ? "local (\(local!.path))" : weights == nil ? "none known" : "not downloaded"
                 let others = entries.count > 1 && !all ? " (+\(entries.count - 1) more: --all)" : ""
-                print(entry.name.padding(toLength: 20, withPad: " ", startingAt: 0)
+                print(entry.name.padding(toLength: width, withPad: " ", startingAt: 0)
                       + String(format: "%7.1fM", Double(params) / 1e6)
                       + String(format: "%7d  ", entry.inputSize)
                       + (weights?.license ?? "-").padding(toLength: 15, withPad: " ", startingAt: 0)

@@ -37,6 +37,11 @@ public struct LoadReport: Sendable, CustomStringConvertible {
 public struct StateDictError: Error, CustomStringConvertible, Sendable {
     public let source: String
     public let report: LoadReport
+
+    public init(source: String, report: LoadReport) {
+        self.source = source
+        self.report = report
+    }
     public var description: String {
         "\(source) does not match the model:\n\(report)\n"
             + "Check that the weights are for this architecture and number of classes."

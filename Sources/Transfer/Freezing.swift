@@ -132,9 +132,7 @@ extension ImageClassifier {
 
     /// The top-level layers that hold parameters and are not the head: the names
     /// `--freeze` takes (a deeper dotted path works too).
-    public var freezableLayers: [String] {
-        children().filter { !isHead($0.key) && !$0.module.namedParameters().isEmpty }.map(\.key)
-    }
+    public var freezableLayers: [String] { stageKeys }
 
     /// Checks `spec` against this model's layers without changing anything.
     public func validate(_ spec: FreezeSpec) throws { _ = try frozenKeyPredicate(spec) }

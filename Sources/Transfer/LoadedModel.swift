@@ -61,7 +61,9 @@ public struct LoadedModel {
             guard let registered = chosen else { throw WeightsError.noWeights(model: architecture) }
             let file = try store.resolve(registered)
             let model = try Zoo.make(architecture)
-            try model.loadWeights(from: file, renameKey: keyMapping(architecture))
+            let rename = keyMapping(architecture)
+            try loadTrunkAndHead(model, from: CheckpointFile.read(file).tensors().map { (rename?($0.key) ?? $0.key, $0.tensor) },
+                                 source: file.path)
             return LoadedModel(model: model, architecture: architecture, classes: registered.categories,
                                preprocessing: registered.preprocessing, sourceFile: file,
                                sourceSHA256: try sha256Hex(of: file), card: nil, catalogueEntry: registered)
@@ -75,13 +77,29 @@ public struct LoadedModel {
             let classes = dict[model.classifierKey + ".weight"]?.shape.first ?? 1000
             if classes != model.numClasses { model.resetClassifier(numClasses: classes) }
             let rename = keyMapping(architecture)
-            try model.load(stateDict: dict.tensors().map { (rename?($0.key) ?? $0.key, $0.tensor) }, strict: true,
-                           source: url.path)
+            try loadTrunkAndHead(model, from: dict.tensors().map { (rename?($0.key) ?? $0.key, $0.tensor) },
+                                 source: url.path)
             return LoadedModel(model: model, architecture: architecture,
                                classes: classes == 1000 ? imageNetCategories : (0..<classes).map(String.init),
                                preprocessing: registered?.preprocessing ?? .imageNet, sourceFile: url,
                                sourceSHA256: try sha256Hex(of: url), card: nil)
         }
+    }
+
+    /// Loads every tensor strictly; a file without a classifier (a headless backbone such
+    /// as DINOv2's) loads the trunk strictly and keeps the freshly made head, which
+    /// `graftHead` then replaces.
+    static func loadTrunkAndHead(_ model: ImageClassifier, from tensors: [(key: String, tensor: Tensor)],
+                                 source: String) throws {
+        let headless = !tensors.contains { model.isHead($0.key) }
+        guard headless else {
+            try model.load(stateDict: tensors, strict: true, source: source)
+            return
+        }
+        let report = try model.load(stateDict: tensors, strict: false, source: source)
+        var trunkReport = report
+        trunkReport.missing = report.missing.filter { !model.isHead($0) }
+        if !trunkReport.isComplete { throw StateDictError(source: source, report: trunkReport) }
     }
 
     /// The one explicit key mapping a published naming needs (DenseNet's legacy keys).

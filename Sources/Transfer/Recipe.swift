@@ -121,10 +121,11 @@ public enum WeightsSource: Codable, Sendable, Hashable, CustomStringConvertible 
     /// A catalogue entry by its torchvision name (`IMAGENET1K_V1`, `IMAGENET1K_SWAG_E2E_V1`).
     case tag(String)
 
-    /// Parses `imagenet`, `none`, a catalogue tag (when no file of that name exists), or a path.
+    /// Parses `imagenet` or `pretrained` (the catalogue's default for the architecture: torchvision's
+    /// DEFAULT, timm's own file), `none`, a catalogue tag (when no file of that name exists), or a path.
     public init(_ text: String) {
         switch text {
-        case "imagenet": self = .pretrained
+        case "imagenet", "pretrained": self = .pretrained
         case "none": self = .none
         default:
             if PretrainedWeights.tags.contains(text) && !FileManager.default.fileExists(atPath: text) {

@@ -91,6 +91,8 @@ public final class ConvNeXt: ImageClassifier {
 
     public override var classifierKey: String { "classifier.2" }
     public override var firstConvKey: String { "features.0.0" }
+    /// `features.0` (stem), `features.1` (stage 1), `features.2` (downsampling), ...
+    public override var stageKeys: [String] { childKeys(of: "features") }
 
     /// The head is torchvision's `classifier`: LayerNorm2d → Flatten → Linear. Its LayerNorm
     /// trains with the new classifier (as timm's `head.norm` does), and the pooled features

@@ -156,6 +156,7 @@ public final class EfficientNet: ImageClassifier {
 
     public override var classifierKey: String { "classifier.1" }
     public override var firstConvKey: String { "features.0.0" }
+    public override var stageKeys: [String] { childKeys(of: "features") }
 
     public override func pooledFeatures(_ x: Tensor) -> Tensor {
         Functional.adaptiveAvgPool2d(features(x), outputSize: (1, 1)).flatten(startDim: 1)

@@ -33,6 +33,19 @@ open class ImageClassifier: Module {
     /// ``resetClassifier(numClasses:)``.
     open var headKeys: [String] { [classifierKey] }
 
+    /// The trunk's stages in order, the names `--freeze` offers (freezing up to one freezes
+    /// every parameter before it in state-dict order). Default: the top-level children with
+    /// parameters outside the head; families whose trunk is one container list its stages.
+    open var stageKeys: [String] {
+        children().filter { !isHead($0.key) && !$0.module.namedParameters().isEmpty }.map(\.key)
+    }
+
+    /// The parameterised children of the module at `path`, as dotted paths.
+    public func childKeys(of path: String) -> [String] {
+        guard let module = module(at: path) else { return [] }
+        return module.children().filter { !$0.module.namedParameters().isEmpty }.map { "\(path).\($0.key)" }
+    }
+
     /// Whether state-dict `key` belongs to the head (``headKeys``).
     public func isHead(_ key: String) -> Bool { headKeys.contains { Module.key(key, isUnder: $0) } }
 

@@ -170,6 +170,7 @@ public final class MaxViT: ImageClassifier {
 
     public override var classifierKey: String { "classifier.5" }
     public override var firstConvKey: String { "stem.0.0" }
+    public override var stageKeys: [String] { ["stem", "blocks.0", "blocks.1", "blocks.2", "blocks.3"] }
     /// The pre-logits (LayerNorm, Linear, tanh) train with the new classifier.
     public override var headKeys: [String] { ["classifier"] }
 

@@ -100,6 +100,7 @@ public final class RegNet: ImageClassifier {
 
     public override var classifierKey: String { "fc" }
     public override var firstConvKey: String { "stem.0" }
+    public override var stageKeys: [String] { ["stem"] + childKeys(of: "trunk_output") }
 
     public override func pooledFeatures(_ x: Tensor) -> Tensor {
         Functional.adaptiveAvgPool2d(trunk_output(stem(x)), outputSize: (1, 1)).flatten(startDim: 1)

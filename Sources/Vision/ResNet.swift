@@ -108,7 +108,7 @@ public final class ResNet: ImageClassifier {
     public override var firstConvKey: String { "conv1" }
 
     /// The four stages, for freezing up to a stage.
-    public var stageKeys: [String] { ["conv1", "bn1", "layer1", "layer2", "layer3", "layer4"] }
+    public override var stageKeys: [String] { ["conv1", "bn1", "layer1", "layer2", "layer3", "layer4"] }
 
     public override func pooledFeatures(_ x: Tensor) -> Tensor {
         var y = bn1(conv1(x)).relu_()

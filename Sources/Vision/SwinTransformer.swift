@@ -248,6 +248,7 @@ public final class SwinTransformer: ImageClassifier {
 
     public override var classifierKey: String { "head" }
     public override var firstConvKey: String { "features.0.0" }
+    public override var stageKeys: [String] { childKeys(of: "features") + ["norm"] }
 
     public override func pooledFeatures(_ x: Tensor) -> Tensor {
         norm(features(x)).mean(dims: [1, 2])

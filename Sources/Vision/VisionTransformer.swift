@@ -104,6 +104,8 @@ public final class VisionTransformer: ImageClassifier {
 
     public override var classifierKey: String { "heads.head" }
     public override var firstConvKey: String { "conv_proj" }
+    /// The patch embedding, then each encoder block, then the final LayerNorm.
+    public override var stageKeys: [String] { ["conv_proj"] + childKeys(of: "encoder.layers") + ["encoder.ln"] }
 
     /// The side of the grid the position embeddings were trained on.
     public var nativeGrid: Int { Int(Double(encoder.positionEmbedding.size(1) - 1).squareRoot().rounded()) }

@@ -18,16 +18,20 @@ public enum Zoo {
         /// partitions): whether a size suits, and the rule in words for the error.
         public let acceptsInputSize: (@Sendable (Int) -> Bool)?
         public let inputSizeRule: String?
+        /// The classifier's width in the reference weights (1000 for ImageNet-1k; timm's
+        /// in22k 21841, CLIP's projection 512; a headless backbone gets 1000 here).
+        public let classes: Int
 
         public init(name: String, inputSize: Int, minimumInputSize: Int = 1, minimumTrainingInputSize: Int? = nil,
                     acceptsInputSize: (@Sendable (Int) -> Bool)? = nil, inputSizeRule: String? = nil,
-                    make: @escaping @Sendable (_ numClasses: Int) -> ImageClassifier) {
+                    classes: Int = 1000, make: @escaping @Sendable (_ numClasses: Int) -> ImageClassifier) {
             self.name = name
             self.inputSize = inputSize
             self.minimumInputSize = minimumInputSize
             self.minimumTrainingInputSize = minimumTrainingInputSize ?? minimumInputSize
             self.acceptsInputSize = acceptsInputSize
             self.inputSizeRule = inputSizeRule
+            self.classes = classes
             self.make = make
         }
 
@@ -114,21 +118,21 @@ public enum Zoo {
         Entry(name: "swin_v2_s", inputSize: 256, minimumInputSize: 4) { SwinTransformer.v2S(numClasses: $0) },
         Entry(name: "swin_v2_b", inputSize: 256, minimumInputSize: 4) { SwinTransformer.v2B(numClasses: $0) },
         Entry(name: "maxvit_t", inputSize: 224, minimumInputSize: 221, acceptsInputSize: { MaxViT.acceptsInputSize($0) },
-              inputSizeRule: "its 7×7 partitions need feature maps of 56, 28, 14 and 7 px : "
+              inputSizeRule: "its 7×7 partitions need feature maps of 56, 28, 14 and 7 px: "
                   + "use 224 or 448 px (or up to 3 less)") { MaxViT.t(numClasses: $0) },
         Entry(name: "efficientnet_lite0", inputSize: 224) { EfficientNetLite.lite0(numClasses: $0) },
         Entry(name: "efficientnet_lite1", inputSize: 240) { EfficientNetLite.lite1(numClasses: $0) },
         Entry(name: "efficientnet_lite2", inputSize: 260) { EfficientNetLite.lite2(numClasses: $0) },
-    ]
+    ] + timmEntries
 
     public static var names: [String] { entries.map(\.name) }
 
     public static func entry(_ name: String) -> Entry? { entries.first { $0.name == name } }
 
-    /// A fresh model with its reference initialisation.
-    public static func make(_ name: String, numClasses: Int = 1000) throws -> ImageClassifier {
+    /// A fresh model with its reference initialisation; `numClasses` nil: the reference weights' width.
+    public static func make(_ name: String, numClasses: Int? = nil) throws -> ImageClassifier {
         guard let entry = entry(name) else { throw ZooError.unknownModel(name) }
-        return entry.make(numClasses)
+        return entry.make(numClasses ?? entry.classes)
     }
 }
 

@@ -153,6 +153,32 @@ func engine(_ options: Options) throws {
     try emit(["case": "sgemm", "size": n, "ms": ms, "gflop_per_s": 2 * pow(Double(n), 3) / ms / 1e6])
 }
 
+/// The backbones of the second wave, ConvNeXt-T (channels-last, as Graft runs it on the CPU)
+/// and ViT-B/16: one SGD training step and one inference batch each, at 224 px, batch
+/// `--batch` (8), on identical seeded inputs; weights at their reference initialisation.
+func backbones(_ options: Options) throws {
+    let warmup = try options.int("warmup", default: 1), steps = try options.int("steps", default: 3)
+    let batch = try options.int("batch", default: 8)
+    Torch.manualSeed(0)
+    let x = Tensor.randn([batch, 3, 224, 224]), y = Tensor.randint(0, 1000, [batch])
+    for (name, format) in [("convnext_tiny", MemoryFormat.channelsLast), ("vit_b_16", .contiguous)] {
+        let model = try Torch.withManualSeed(0) { try Zoo.make(name) }
+        model.to(memoryFormat: format)
+        let input = x.contiguous(format)
+        let optimizer = SGD(model.parameters, learningRate: 1e-3, momentum: 0.9)
+        model.train()
+        let trainMs = medianMilliseconds(warmup: warmup, steps: steps) {
+            optimizer.zeroGrad()
+            Functional.crossEntropy(model(input), y).backward()
+            optimizer.step()
+        }
+        try emit(["case": "train_step", "format": name, "ms": trainMs])
+        model.eval()
+        let inferMs = Torch.inferenceMode { medianMilliseconds(warmup: warmup, steps: steps) { _ = model(input) } }
+        try emit(["case": "inference", "format": name, "ms": inferMs])
+    }
+}
+
 /// The minor page faults and peak memory of allocating, filling and freeing the same 100 MB
 /// buffer `--times` times (10) on the main thread (after one untimed time), the size of a
 /// ResNet-18 activation at batch 32: `GRAFT_KEEP_FREED_MEMORY=0` shows glibc's default (a
@@ -175,6 +201,7 @@ func faults(_ options: Options) throws {
 let usage = """
     usage: graft-bench pipeline FOLDER [--workers 1,2] [--batch-size 32] [--passes 5] [--threads 2]
            graft-bench engine --weights FILE [--warmup 2] [--steps 5] [--sgemm-size 2048] [--gflop-per-image 3.628] [--threads 2]
+           graft-bench backbones [--batch 8] [--warmup 1] [--steps 3] [--threads 2]
            graft-bench faults [--times 10]
     """
 
@@ -187,6 +214,7 @@ do {
     switch command {
     case "pipeline": try pipeline(options)
     case "engine": try engine(options)
+    case "backbones": try backbones(options)
     case "faults": try faults(options)
     default: throw UsageError(usage)
     }

@@ -1,9 +1,12 @@
+import Checkpoints
 import Foundation
 import Graft
 import Optimizers
 import Pretrained
 import Testing
+import Torch
 import Transfer
+import Vision
 
 /// End to end through the built `graft` binary, on small images the tests make.
 @Suite(.serialized)
@@ -322,11 +325,44 @@ struct CLITests {
         #expect(!FileManager.default.fileExists(atPath: run.appendingPathComponent("model.safetensors").path))
     }
 
+    /// DINOv2-S from a timm safetensors file in a Hugging Face cache folder: headless (no
+    /// `head.*` keys) and on its 518-px grid, as timm's file is; `--weights pretrained` finds
+    /// it, the position embeddings are resampled to 224 px, a new head is grafted, and the
+    /// whole network fine-tunes.
+    @Test func dinov2FineTunesAt224FromAHuggingFaceCacheFolder() throws {
+        let root = try Self.temporary("dinov2")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try Self.makeDataset(root, perClass: 3, size: 40)
+        let name = "vit_small_patch14_dinov2.lvd142m"
+        let base = root.appendingPathComponent("hub/models--timm--\(name)")
+        let snapshot = base.appendingPathComponent("snapshots/5a9f2c1")
+        try FileManager.default.createDirectory(at: snapshot, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: base.appendingPathComponent("refs"), withIntermediateDirectories: true)
+        try Data("5a9f2c1".utf8).write(to: base.appendingPathComponent("refs/main"))
+        let model = try Torch.withManualSeed(3) { try Zoo.make(name) }
+        let entries = try model.stateDict().filter { !$0.key.hasPrefix("head.") }
+            .map { (key: $0.key, tensor: try $0.tensor.tensorData()) }
+        #expect(entries.first { $0.key == "pos_embed" }?.tensor.shape == [1, 1370, 384])
+        try SafeTensors.write(StateDict(entries: entries), to: snapshot.appendingPathComponent("model.safetensors"))
+        let run = root.appendingPathComponent("run")
+        let train = try Self.graft([
+            "train", root.appendingPathComponent("train").path, "--val", root.appendingPathComponent("val").path,
+            "--model", name, "--weights", "pretrained", "--image-size", "224", "--epochs", "1",
+            "--fine-tune-epochs", "1", "--batch-size", "3", "--out", run.path, "--json",
+        ], environment: ["HF_HUB_CACHE": root.appendingPathComponent("hub").path, "HF_ENDPOINT": "http://127.0.0.1:9"])
+        #expect(train.status == 0, "\(train.stderr)")
+        #expect(train.jsonLines.last?["epochs"] as? Int == 2)
+        let card = try ModelFile.card(at: run.appendingPathComponent("model.safetensors"))
+        #expect(card.architecture == name && card.preprocessing.cropSize == 224 && card.sourceLicense == "Apache-2.0")
+        #expect(card.sourceWeights == "model.safetensors" && card.classes.count == 3)
+    }
+
     @Test func modelsListsTheZoo() throws {
         let models = try Self.graft(["models", "--json"])
         #expect(models.status == 0)
         let names = models.jsonLines.compactMap { $0["name"] as? String }
-        #expect(names.count == 71 && names.contains("efficientnet_lite0") && names.contains("vit_h_14"))
+        #expect(names.count == 79 && names.contains("efficientnet_lite0") && names.contains("vit_h_14")
+                && names.contains("vit_small_patch14_dinov2.lvd142m"))
         let vit = try #require(models.jsonLines.first { $0["name"] as? String == "vit_b_16" })
         let entries = try #require(vit["weights"] as? [[String: Any]])
         #expect(entries.map { $0["tag"] as? String } == ["IMAGENET1K_V1", "IMAGENET1K_SWAG_E2E_V1",

@@ -13,10 +13,12 @@ final class LoopbackServer: @unchecked Sendable {
     let port: UInt16
     private let socketFD: Int32
     private let files: [String: Data]
+    private let headers: [String: [String: String]]
     private var running = true
 
-    init(files: [String: Data]) throws {
+    init(files: [String: Data], headers: [String: [String: String]] = [:]) throws {
         self.files = files
+        self.headers = headers
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         socketFD = fd
         var address = sockaddr_in()
@@ -45,7 +47,8 @@ final class LoopbackServer: @unchecked Sendable {
             let path = line.count > 1 ? String(line[1]) : "/"
             var response: Data
             if let body = files[path] {
-                response = Data("HTTP/1.1 200 OK\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n".utf8)
+                let extra = (headers[path] ?? [:]).map { "\($0.key): \($0.value)\r\n" }.joined()
+                response = Data("HTTP/1.1 200 OK\r\nContent-Length: \(body.count)\r\n\(extra)Connection: close\r\n\r\n".utf8)
                 response.append(body)
             } else {
                 response = Data("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)
@@ -132,7 +135,9 @@ final class LoopbackServer: @unchecked Sendable {
         for name in Zoo.names {
             let w = PretrainedWeights.forModel(name)
             #expect(w != nil, "\(name) has default weights")
-            #expect(w?.categories.count == 1000)
+            // timm's: their own heads (in22k 21841, CLIP's 512-d projection, none for DINOv2).
+            let classes = TimmWeights.all.first { $0.model == name }?.numClasses ?? 1000
+            #expect(w?.categories.count == classes, "\(name)")
         }
         #expect(PretrainedWeights.forModel("resnet50")?.tag == "IMAGENET1K_V2")  // torchvision's DEFAULT
     }
@@ -155,5 +160,74 @@ final class LoopbackServer: @unchecked Sendable {
                 == ["IMAGENET1K_V2", "IMAGENET1K_V1", "IMAGENET1K_SWAG_E2E_V1", "IMAGENET1K_SWAG_LINEAR_V1"])
         #expect(PretrainedWeights.tags.contains("IMAGENET1K_SWAG_LINEAR_V1"))
         #expect(TorchvisionWeights.all.filter(\.isNonCommercial).count == 12)  // SWAG: 3 ViTs and 3 RegNetYs, E2E and linear
+    }
+
+    /// The Hugging Face cache as huggingface_hub lays it out: found under $HF_HUB_CACHE,
+    /// $HF_HOME/hub or ~/.cache/huggingface/hub, at the revision refs/main names.
+    @Test func findsTimmFilesInTheHuggingFaceCache() throws {
+        let root = try scratch()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let repo = "timm/vit_small_patch14_dinov2.lvd142m"
+        func place(_ hub: URL, revision: String) throws -> URL {
+            let base = hub.appendingPathComponent("models--timm--vit_small_patch14_dinov2.lvd142m")
+            let blob = base.appendingPathComponent("blobs/abc")
+            try FileManager.default.createDirectory(at: blob.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data([1, 2, 3]).write(to: blob)
+            let snapshot = base.appendingPathComponent("snapshots/\(revision)")
+            try FileManager.default.createDirectory(at: snapshot, withIntermediateDirectories: true)
+            let link = snapshot.appendingPathComponent("model.safetensors")
+            try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: "../../blobs/abc")
+            try FileManager.default.createDirectory(at: base.appendingPathComponent("refs"), withIntermediateDirectories: true)
+            try Data(revision.utf8).write(to: base.appendingPathComponent("refs/main"))
+            return link
+        }
+        let explicit = try place(root.appendingPathComponent("explicit"), revision: "1111")
+        let viaHome = try place(root.appendingPathComponent("hf/hub"), revision: "2222")
+        let viaDefault = try place(root.appendingPathComponent(".cache/huggingface/hub"), revision: "3333")
+        #expect(HubCache(environment: ["HOME": root.path, "HF_HUB_CACHE": root.appendingPathComponent("explicit").path])
+            .locate(repository: repo, file: "model.safetensors") == explicit)
+        #expect(HubCache(environment: ["HOME": root.path, "HF_HOME": root.appendingPathComponent("hf").path])
+            .locate(repository: repo, file: "model.safetensors") == viaHome)
+        let store = WeightsStore(environment: ["HOME": root.path])
+        #expect(store.hub.locate(repository: repo, file: "model.safetensors") == viaDefault)
+        let weights = try #require(PretrainedWeights.forModel("vit_small_patch14_dinov2.lvd142m"))
+        #expect(weights.hubRepository == repo && weights.license == "Apache-2.0")
+        #expect(weights.preprocessing.cropSize == 518 && weights.preprocessing.resizeSize == 518)
+        #expect(store.locate(weights) == viaDefault)
+    }
+
+    /// A timm file missing from the cache is downloaded from the hub's resolve URL
+    /// ($HF_ENDPOINT, here a loopback server) into the cache layout, checked against the
+    /// hub's SHA-256; a file whose bytes don't match is refused and leaves no blob.
+    @Test func downloadsFromTheHubIntoItsCacheLayout() throws {
+        let root = try scratch()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let body = Data((0..<50_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        let reference = root.appendingPathComponent("reference.bin")
+        try body.write(to: reference)
+        let digest = try sha256Hex(of: reference)
+        let good = "/timm/vit_small_patch14_dinov2.lvd142m/resolve/main/model.safetensors"
+        let bad = "/timm/vit_base_patch14_dinov2.lvd142m/resolve/main/model.safetensors"
+        let server = try LoopbackServer(files: [good: body, bad: body], headers: [
+            good: ["X-Repo-Commit": "0123abcd", "X-Linked-Etag": "\"\(digest)\""],
+            bad: ["X-Repo-Commit": "0123abcd", "X-Linked-Etag": "\"\(String(repeating: "0", count: 64))\""],
+        ])
+        defer { server.stop() }
+        let environment = ["HOME": root.path, "HF_HUB_CACHE": root.appendingPathComponent("hub").path,
+                           "HF_ENDPOINT": "http://127.0.0.1:\(server.port)", "GRAFT_CACHE": root.appendingPathComponent("g").path]
+        let store = WeightsStore(environment: environment)
+        let weights = try #require(PretrainedWeights.forModel("vit_small_patch14_dinov2.lvd142m"))
+        #expect(store.locate(weights) == nil)
+        let file = try store.resolve(weights)
+        #expect(try Data(contentsOf: file) == body)
+        let base = root.appendingPathComponent("hub/models--timm--vit_small_patch14_dinov2.lvd142m")
+        #expect(file.path == base.appendingPathComponent("snapshots/0123abcd/model.safetensors").path)
+        #expect(try String(contentsOf: base.appendingPathComponent("refs/main"), encoding: .utf8) == "0123abcd")
+        #expect(FileManager.default.fileExists(atPath: base.appendingPathComponent("blobs/\(digest)").path))
+        #expect(store.locate(weights) == file)
+        let other = try #require(PretrainedWeights.forModel("vit_base_patch14_dinov2.lvd142m"))
+        #expect(throws: WeightsError.self) { try store.resolve(other) }
+        let blobs = root.appendingPathComponent("hub/models--timm--vit_base_patch14_dinov2.lvd142m/blobs")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: blobs.path)) ?? []).isEmpty)
     }
 }

@@ -8,7 +8,8 @@ import Torch
     static let families = ["resnet18", "vgg11", "inception_v3", "mobilenet_v2", "mobilenet_v3_small",
                            "efficientnet_b0", "densenet121", "efficientnet_lite0", "resnext50_32x4d", "wide_resnet50_2",
                            "efficientnet_v2_s", "regnet_y_400mf", "regnet_x_400mf", "convnext_tiny", "vit_b_16",
-                           "vit_b_32", "swin_t", "swin_v2_t", "maxvit_t"]
+                           "vit_b_32", "swin_t", "swin_v2_t", "maxvit_t", "vit_small_patch14_reg4_dinov2.lvd142m",
+                           "deit3_small_patch16_224.fb_in1k", "convnext_tiny.fb_in22k_ft_in1k"]
 
     func runs(_ model: ImageClassifier, size: Int, training: Bool) -> Bool {
         model.train(training)

@@ -11,7 +11,7 @@ and Swift the same numbers. Run by hand with the Python torch of the very same w
 
 With names, only those models are (re)made and the rest of models.json is kept.
 
-Pinned: torch==2.15.0, torchvision==0.29.2.
+Pinned: torch==2.15.0, torchvision==0.29.2, timm==1.0.31.
 """
 import json
 import math
@@ -100,6 +100,33 @@ MODELS = {
     # MaxViT's partitions fix its input at 224 (or 448, ...).
     "maxvit_t": (M.maxvit_t, 224, "classifier.2"),
 }
+# timm models (timm 1.0.31) under timm's names; headless ones get a 1000-class head here
+# (as Graft's zoo makes them). DINOv2 and DeiT III run below their native size with
+# dynamic_img_size, so the bicubic position-embedding resampling is checked too.
+import timm
+
+assert timm.__version__ == "1.0.31"
+
+
+def timm_model(name, dynamic=False):
+    def make():
+        classes = timm.create_model(name, pretrained=False).pretrained_cfg["num_classes"] or 1000
+        extra = {"dynamic_img_size": True} if dynamic else {}
+        return timm.create_model(name, pretrained=False, num_classes=classes, **extra)
+    return make
+
+
+MODELS.update({
+    "vit_small_patch14_dinov2.lvd142m": (timm_model("vit_small_patch14_dinov2.lvd142m", True), 112, "head"),
+    "vit_base_patch14_dinov2.lvd142m": (timm_model("vit_base_patch14_dinov2.lvd142m", True), 112, "head"),
+    "vit_small_patch14_reg4_dinov2.lvd142m": (timm_model("vit_small_patch14_reg4_dinov2.lvd142m", True), 112, "head"),
+    "vit_base_patch16_clip_224.openai": (timm_model("vit_base_patch16_clip_224.openai"), 224, "head"),
+    "vit_base_patch16_224.augreg_in21k_ft_in1k": (timm_model("vit_base_patch16_224.augreg_in21k_ft_in1k"), 224, "head"),
+    "deit3_small_patch16_224.fb_in1k": (timm_model("deit3_small_patch16_224.fb_in1k", True), 160, "head"),
+    "convnext_tiny.fb_in22k": (timm_model("convnext_tiny.fb_in22k"), 64, "head.norm"),
+    "convnext_tiny.fb_in22k_ft_in1k": (timm_model("convnext_tiny.fb_in22k_ft_in1k"), 64, "head.norm"),
+})
+
 # Derived buffers the models compute themselves (index tables, log-spaced coordinates).
 DERIVED = ("relative_position_index", "relative_coords_table")
 
