@@ -1,6 +1,7 @@
 import Checkpoints
 import Foundation
 import Graft
+import GraftTestSupport
 import Optimizers
 import Pretrained
 import Testing
@@ -355,6 +356,36 @@ struct CLITests {
         let card = try ModelFile.card(at: run.appendingPathComponent("model.safetensors"))
         #expect(card.architecture == name && card.preprocessing.cropSize == 224 && card.sourceLicense == "Apache-2.0")
         #expect(card.sourceWeights == "model.safetensors" && card.classes.count == 3)
+    }
+
+    /// `graft predict --model convnext_tiny --weights FILE` on a real photo gives the
+    /// probabilities torchvision gives on the same weights (the zoo fixtures' seeded fill)
+    /// through torchvision's eval transform for its DEFAULT weights (resize 236, crop 224).
+    @Test func predictGivesTorchvisionsProbabilitiesOnARealPhoto() throws {
+        let root = try Self.temporary("photo")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../VisionTests/Fixtures").standardized
+        let index = try JSONSerialization.jsonObject(with: Data(contentsOf: fixtures.appendingPathComponent("models.json")))
+        let entry = try #require((index as? [String: Any])?["convnext_tiny"] as? [String: Any])
+        let seed = try #require(entry["seed"] as? Int), gain = try #require(entry["gain"] as? Double)
+        let model = try Zoo.make("convnext_tiny")
+        fill(model, seed: UInt64(seed), gain: gain)
+        let weights = root.appendingPathComponent("convnext_tiny.safetensors")
+        try model.saveWeights(to: weights)
+        let expected = try #require(try SafeTensors.read(fixtures.appendingPathComponent("convnext_tiny.safetensors"))
+            .tensors().first { $0.key == "photo_probs" }?.tensor).toArray(Double.self)
+        let photo = URL(fileURLWithPath: ProcessInfo.processInfo.environment["GRAFT_CACHE"]
+            ?? NSHomeDirectory() + "/.cache/graft").appendingPathComponent("data/photos/chelsea.png")
+        let predict = try Self.graft(["predict", "--model", "convnext_tiny", "--weights", weights.path, photo.path,
+                                      "--top", "5", "--json"])
+        #expect(predict.status == 0, "\(predict.stderr)")
+        let top = try #require(predict.jsonLines.first?["top"] as? [[String: Any]])
+        let reference = expected.enumerated().sorted { $0.element > $1.element }.prefix(5)
+        #expect(top.compactMap { $0["index"] as? Int } == reference.map(\.offset))
+        for (ours, theirs) in zip(top.compactMap { $0["probability"] as? Double }, reference.map(\.element)) {
+            #expect(abs(ours - theirs) < 2e-6 + 1e-3 * theirs, "\(ours) vs torchvision's \(theirs)")
+        }
     }
 
     @Test func modelsListsTheZoo() throws {

@@ -1,7 +1,10 @@
 import Checkpoints
 import Foundation
+import ImageData
 import NN
+import Pretrained
 import Testing
+import GraftTestSupport
 import Torch
 @testable import Vision
 
@@ -33,37 +36,14 @@ struct ZooFixture: Decodable {
     }
 
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    /// scikit-image's photos, installed by scripts/setup.sh.
+    static let photos = URL(fileURLWithPath: ProcessInfo.processInfo.environment["GRAFT_CACHE"]
+        ?? NSHomeDirectory() + "/.cache/graft").appendingPathComponent("data/photos")
     static let all: [String: ZooFixture] = {
         guard let data = try? Data(contentsOf: directory.appendingPathComponent("models.json")),
               let index = try? JSONDecoder().decode([String: ZooFixture].self, from: data) else { return [:] }
         return index
     }()
-}
-
-/// The generator's `fill`: every state-dict entry, in order, from one seeded stream.
-func fill(_ model: Module, seed: UInt64, gain: Double) {
-    Torch.manualSeed(seed)
-    Torch.noGrad {
-        for (key, t) in model.stateDict() {
-            let shape = t.shape
-            // Derived buffers the models compute themselves (index tables, coordinates).
-            if key.hasSuffix("relative_position_index") || key.hasSuffix("relative_coords_table") { continue }
-            if key.hasSuffix("num_batches_tracked") {
-                t.zero_()
-            } else if key.hasSuffix("running_var") {
-                t.copy_(Tensor.rand(shape) + 0.5)
-            } else if key.hasSuffix("running_mean") {
-                t.copy_(Tensor.randn(shape) * 0.1)
-            } else if shape.count >= 2 {
-                let fanIn = shape.dropFirst().reduce(1, *)
-                t.copy_(Tensor.randn(shape) * (gain / Double(fanIn)).squareRoot())
-            } else if key.hasSuffix("weight") {
-                t.copy_(Tensor.randn(shape) * 0.1 + 0.5)
-            } else {
-                t.copy_(Tensor.randn(shape) * 0.1)
-            }
-        }
-    }
 }
 
 func expectClose(_ actual: Tensor?, _ expected: Tensor?, _ what: String, atol: Double = 1e-4, rtol: Double = 1e-4)
@@ -135,6 +115,18 @@ struct ZooParityTests {
                 _ = expectClose(buffers[bn + ".running_var"], expected["bn\(i)_running_var"], "\(name) \(bn) var")
                 #expect(buffers[bn + ".num_batches_tracked"]?.int == 1)
             }
+        }
+
+        // A real photo through the catalogue's preprocessing for these weights (torchvision's
+        // DEFAULT eval transform, timm's pretrained_cfg), as `graft predict` runs it.
+        if let probabilities = expected["photo_probs"] {
+            let weights = try #require(PretrainedWeights.forModel(name))
+            let image = try loadImage(ZooFixture.photos.appendingPathComponent("chelsea.png"))
+            let x = weights.preprocessing.transform(image, generator: Generator(seed: 0)).unsqueeze(0)
+            model.eval()
+            let ours = Torch.noGrad { model(x).softmax(dim: 1) }
+            let worst = expectClose(ours, probabilities, "\(name) photo probabilities", atol: 1e-5, rtol: 1e-3)
+            print("parity \(name): chelsea.png probabilities within \(worst), top-1 \(ours.argmax(dim: 1).int)")
         }
     }
 

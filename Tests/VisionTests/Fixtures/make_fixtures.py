@@ -127,6 +127,34 @@ MODELS.update({
     "convnext_tiny.fb_in22k_ft_in1k": (timm_model("convnext_tiny.fb_in22k_ft_in1k"), 64, "head.norm"),
 })
 
+# A real photo through each model's catalogue preprocessing (torchvision's DEFAULT weights'
+# eval transform, timm's pretrained_cfg), applied with transforms v2 on the uint8 image as
+# Graft does: `photo_probs`, the softmax of the eval-mode logits. vit_h_14's DEFAULT runs at
+# 518 px, a size torchvision's ViT must be built for: left out.
+from torchvision.io import decode_png, read_file
+from torchvision.models import get_model_weights
+from torchvision.transforms import InterpolationMode
+from torchvision.transforms.v2 import functional as TF
+
+PHOTO = os.path.join(os.environ.get("GRAFT_CACHE", os.path.expanduser("~/.cache/graft")), "data/photos/chelsea.png")
+NO_PHOTO = {"vit_h_14"}
+
+
+def eval_input(name):
+    if "." in name:  # timm: crop, resize = floor(crop / crop_pct), bicubic
+        cfg = timm.create_model(name, pretrained=False).pretrained_cfg
+        crop = cfg["input_size"][1]
+        resize, interp, mean, std = math.floor(crop / cfg["crop_pct"]), InterpolationMode.BICUBIC, cfg["mean"], cfg["std"]
+    else:
+        t = get_model_weights(name).DEFAULT.transforms()
+        crop, resize, interp, mean, std = t.crop_size[0], t.resize_size[0], t.interpolation, t.mean, t.std
+    img = decode_png(read_file(PHOTO))
+    img = TF.resize(img, [resize], interpolation=interp, antialias=True)
+    img = TF.center_crop(img, [crop])
+    img = TF.to_dtype(img, torch.float32, scale=True)
+    return TF.normalize(img, mean=list(mean), std=list(std)).unsqueeze(0)
+
+
 # Derived buffers the models compute themselves (index tables, log-spaced coordinates).
 DERIVED = ("relative_position_index", "relative_coords_table")
 
@@ -193,6 +221,9 @@ for seed, (name, (make, size, feature_key)) in enumerate(MODELS.items()):
             out["train_logits"], out["train_aux"] = train
         else:
             out["train_logits"] = train
+        if name not in NO_PHOTO:
+            model.eval()
+            out["photo_probs"] = model(eval_input(name)).softmax(dim=1)
         for i, bn in enumerate(index[name]["bn"]):
             out[f"bn{i}_running_mean"] = sd[bn + ".running_mean"]
             out[f"bn{i}_running_var"] = sd[bn + ".running_var"]
