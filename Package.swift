@@ -32,6 +32,7 @@ let package = Package(
         .library(name: "Pretrained", targets: ["Pretrained"]),
         .library(name: "Transfer", targets: ["Transfer"]),
         .library(name: "Reports", targets: ["Reports"]),
+        .library(name: "Transferability", targets: ["Transferability"]),
         .executable(name: "graft", targets: ["GraftCLI"]),
     ],
     dependencies: [
@@ -73,11 +74,14 @@ let package = Package(
         .target(name: "Transfer", dependencies: ["NN", "Optimizers", "Vision", "Pretrained", "ImageData", "Checkpoints"]),
         // Run reports: bitmap font, canvas, plots, the HTML page, the run folder's files.
         .target(name: "Reports", dependencies: ["Transfer", "ImageData", "ImageCodecs"]),
+        // How well features suit a dataset, on the features alone (float64): LogME's exact
+        // evidence, LEEP and NCE from a source head, k-NN by stratified cross-validation.
+        .target(name: "Transferability", dependencies: ["Torch"]),
         // The umbrella: re-exports the public modules.
         .target(
             name: "Graft",
             dependencies: ["Torch", "Checkpoints", "NN", "Optimizers", "Vision", "ImageCodecs", "ImageData",
-                           "Pretrained", "Transfer", "Reports"]
+                           "Pretrained", "Transfer", "Reports", "Transferability"]
         ),
         // The command-line tool: parses and prints, nothing else.
         .executableTarget(
@@ -100,6 +104,7 @@ let package = Package(
         .target(name: "GraftTestSupport", dependencies: ["ImageData", "NN"], path: "Tests/Support"),
         .testTarget(name: "TransferTests", dependencies: ["Graft", "GraftTestSupport"], exclude: ["Fixtures"],
                     linkerSettings: runpath),
+        .testTarget(name: "TransferabilityTests", dependencies: ["Transferability"], linkerSettings: runpath),
         .testTarget(name: "ReportsTests", dependencies: ["Graft", "GraftTestSupport"], linkerSettings: runpath),
         .testTarget(name: "ImageDataTests", dependencies: ["ImageData", "NN"], exclude: ["Fixtures"], linkerSettings: runpath),
         .testTarget(name: "DatasetTests", dependencies: ["ImageData"], exclude: ["Fixtures"], linkerSettings: runpath),

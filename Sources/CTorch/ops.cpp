@@ -268,6 +268,14 @@ ct_tensor ct_bincount(ct_tensor a, ct_tensor weights, int64_t minlength) {
 
 // ---- linear algebra, shape, indexing ---------------------------------------------------------------------
 ct_tensor ct_matmul(ct_tensor a, ct_tensor b) { RET_TENSOR(at::matmul(T(a), T(b))) }
+int ct_linalg_svd(ct_tensor a, bool full_matrices, ct_tensor *u, ct_tensor *s, ct_tensor *vh) {
+  RET_OK({
+    auto [uu, ss, vv] = at::linalg_svd(T(a), full_matrices);
+    *u = wrap(uu);
+    *s = wrap(ss);
+    *vh = wrap(vv);
+  })
+}
 ct_tensor ct_reshape(ct_tensor a, const int64_t *sizes, size_t n) { RET_TENSOR(at::reshape(T(a), ints(sizes, n))) }
 ct_tensor ct_view(ct_tensor a, const int64_t *sizes, size_t n) { RET_TENSOR(T(a).view(ints(sizes, n))) }
 ct_tensor ct_expand(ct_tensor a, const int64_t *sizes, size_t n) { RET_TENSOR(T(a).expand(ints(sizes, n))) }

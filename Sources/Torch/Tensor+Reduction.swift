@@ -88,3 +88,17 @@ extension Tensor {
         op(ct_bincount(handle, weights?.handle, Int64(minLength)), "bincount")
     }
 }
+
+extension Tensor {
+    /// The thin (or full) singular value decomposition, `self = u · diag(s) · vh`, as
+    /// `torch.linalg.svd` (LAPACK through libtorch). An error like any op's.
+    public func svd(fullMatrices: Bool = false) -> (u: Tensor, s: Tensor, vh: Tensor) {
+        var u: ct_tensor?, s: ct_tensor?, vh: ct_tensor?
+        let status = ct_linalg_svd(handle, fullMatrices, &u, &s, &vh)
+        guard status == 0, let u, let s, let vh else {
+            opStatus(status == 0 ? -1 : status, "linalg_svd")
+            return (.undefined(), .undefined(), .undefined())
+        }
+        return (Tensor(handle: u), Tensor(handle: s), Tensor(handle: vh))
+    }
+}

@@ -171,6 +171,8 @@ ct_tensor ct_bincount(ct_tensor a, ct_tensor weights, int64_t minlength);
 
 // ---- linear algebra, shape, indexing ---------------------------------------------------
 ct_tensor ct_matmul(ct_tensor a, ct_tensor b);
+// a = u · diag(s) · vh (LAPACK through libtorch); 0 on success.
+int ct_linalg_svd(ct_tensor a, bool full_matrices, ct_tensor *u, ct_tensor *s, ct_tensor *vh);
 ct_tensor ct_reshape(ct_tensor a, const int64_t *sizes, size_t n);
 ct_tensor ct_view(ct_tensor a, const int64_t *sizes, size_t n);
 ct_tensor ct_expand(ct_tensor a, const int64_t *sizes, size_t n);
