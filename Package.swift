@@ -71,7 +71,8 @@ let package = Package(
         .target(name: "Pretrained", dependencies: ["ImageData", "COpenSSL"]),
         // The training core: recipes, freezing, the trainer and its callbacks, model files,
         // checkpoints, evaluation and inference.
-        .target(name: "Transfer", dependencies: ["NN", "Optimizers", "Vision", "Pretrained", "ImageData", "Checkpoints"]),
+        .target(name: "Transfer", dependencies: ["NN", "Optimizers", "Vision", "Pretrained", "ImageData", "Checkpoints",
+                                                "Transferability"]),
         // Run reports: bitmap font, canvas, plots, the HTML page, the run folder's files.
         .target(name: "Reports", dependencies: ["Transfer", "ImageData", "ImageCodecs"]),
         // How well features suit a dataset, on the features alone (float64): LogME's exact

@@ -49,7 +49,8 @@ struct GraftCommand: ParsableCommand {
                   graft demo autograd
                 """,
             version: "graft \(GraftInfo.version), libtorch \(Torch.version)",
-            subcommands: [Train.self, Eval.self, Predict.self, Doctor.self, Models.self, Convert.self, Demo.self]
+            subcommands: [Train.self, Eval.self, Predict.self, Select.self, Doctor.self, Models.self, Convert.self,
+                          Demo.self]
         )
     }
 

@@ -31,6 +31,9 @@ public enum LinearProbe {
         public let l2: Double
         /// Mean fold accuracy for every L2 tried.
         public let scores: [(l2: Double, accuracy: Double)]
+        /// Per sample, whether its held-out fold classified it right at the chosen L2
+        /// (for paired bootstrap comparisons between feature sets).
+        public let heldOutCorrect: [Bool]
     }
 
     /// The L2 strengths tried (on the mean cross-entropy; features standardised).
@@ -123,6 +126,7 @@ public enum LinearProbe {
         // Per fold, the L2 path from strong to weak, each fit warm-started from the last.
         let path = grid.sorted(by: >)
         var foldAccuracies = [[Double]](repeating: [], count: path.count)
+        var correct = [[Bool]](repeating: [Bool](repeating: false, count: labels.count), count: path.count)
         for fold in 0..<folds {
             let test = labels.indices.filter { assignment[$0] == fold }
             let train = labels.indices.filter { assignment[$0] != fold }
@@ -135,18 +139,20 @@ public enum LinearProbe {
                                 start: start)
                 start = model.parameters
                 let predicted = model.predict(testFeatures)
+                for (p, i) in zip(predicted, test) { correct[k][i] = p == labels[i] }
                 foldAccuracies[k].append(Double(zip(predicted, test).filter { $0 == labels[$1] }.count) / Double(test.count))
             }
         }
-        var best: (l2: Double, mean: Double, sd: Double)?
+        var best: (l2: Double, mean: Double, sd: Double, index: Int)?
         var scores: [(Double, Double)] = []
-        for (l2, accuracies) in zip(path, foldAccuracies) {
+        for (index, (l2, accuracies)) in zip(path, foldAccuracies).enumerated() {
             let mean = accuracies.reduce(0, +) / Double(accuracies.count)
             let sd = (accuracies.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(accuracies.count - 1, 1)))
                 .squareRoot()
             scores.append((l2, mean))
-            if best == nil || mean > best!.mean + 1e-12 { best = (l2, mean, sd) }
+            if best == nil || mean > best!.mean + 1e-12 { best = (l2, mean, sd, index) }
         }
-        return Result(accuracy: best!.mean, sd: best!.sd, l2: best!.l2, scores: scores.sorted { $0.0 < $1.0 })
+        return Result(accuracy: best!.mean, sd: best!.sd, l2: best!.l2, scores: scores.sorted { $0.0 < $1.0 },
+                      heldOutCorrect: correct[best!.index])
     }
 }

@@ -223,3 +223,29 @@ public enum NearestNeighbours {
         return assignment
     }
 }
+
+/// How often each candidate comes out first when the samples are resampled: a paired
+/// bootstrap over per-sample held-out correctness (the same resample for every candidate).
+public enum RankStability {
+    /// For each candidate, the share of `resamples` bootstrap draws in which its accuracy is
+    /// the highest (ties split evenly).
+    public static func firstShares(correct: [[Bool]], resamples: Int = 1000, seed: UInt64 = 0) -> [Double] {
+        guard let n = correct.first?.count, n > 0, correct.allSatisfy({ $0.count == n }) else {
+            return correct.map { _ in 0 }
+        }
+        var shares = [Double](repeating: 0, count: correct.count)
+        var state = seed &+ 0xD1B5_4A32_D192_ED03
+        for _ in 0..<resamples {
+            var hits = [Int](repeating: 0, count: correct.count)
+            for _ in 0..<n {
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                let i = Int((state >> 11) % UInt64(n))
+                for c in correct.indices where correct[c][i] { hits[c] += 1 }
+            }
+            let top = hits.max()!
+            let winners = hits.indices.filter { hits[$0] == top }
+            for w in winners { shares[w] += 1 / Double(winners.count) }
+        }
+        return shares.map { $0 / Double(resamples) }
+    }
+}

@@ -388,6 +388,49 @@ struct CLITests {
         }
     }
 
+    /// `graft select` on a few-shot set from Fashion-MNIST (Debian's files): EfficientNet-Lite0
+    /// and Lite2 with their real weights rank above the same architecture with random weights
+    /// by every measure; a rerun reads the features back from --out.
+    @Test func selectRanksRealWeightsAboveRandomOnes() throws {
+        let root = try Self.temporary("select")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let dir = URL(fileURLWithPath: "/usr/share/datasets/fashion-mnist")
+        let full = try IDXDataset(images: dir.appendingPathComponent("train-images-idx3-ubyte.gz"),
+                                  labels: dir.appendingPathComponent("train-labels-idx1-ubyte.gz"),
+                                  classes: IDXDataset.fashionMNISTClasses, channels: 1)
+        let few = full.nPerClass(6, seed: 0)
+        for i in 0..<few.count {
+            let folder = root.appendingPathComponent("data/\(few.classes[few.labels[i]])")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try PNG.encode(try few.image(at: i)).write(to: folder.appendingPathComponent("\(i).png"))
+        }
+        let arguments = ["select", root.appendingPathComponent("data").path, "--models",
+                         "efficientnet_lite0,efficientnet_lite2,efficientnet_lite0:none", "--image-size", "128",
+                         "--out", root.appendingPathComponent("select").path, "--json"]
+        let first = try Self.graft(arguments)
+        #expect(first.status == 0, "\(first.stderr)")
+        let rows = first.jsonLines.filter { $0["rank"] != nil }
+        #expect(rows.count == 3)
+        func row(_ weights: String, _ model: String) -> [String: Any]? {
+            rows.first { $0["model"] as? String == model && $0["weights"] as? String == weights }
+        }
+        let random = try #require(row("none", "efficientnet_lite0"))
+        for model in ["efficientnet_lite0", "efficientnet_lite2"] {
+            let real = try #require(row("imagenet", model))
+            for measure in ["probe_accuracy", "knn_accuracy", "logme"] {
+                let (a, b) = (real[measure] as? Double ?? -.infinity, random[measure] as? Double ?? .infinity)
+                #expect(a > b, "\(model) \(measure): \(a) vs random weights' \(b)")
+            }
+            #expect(real["leep"] is Double && real["nce"] is Double)
+        }
+        #expect(random["leep"] == nil)
+        #expect((first.jsonLines.last?["command"] as? String)?.hasPrefix("graft train ") == true)
+        let again = try Self.graft(arguments)
+        #expect(again.jsonLines.filter { $0["rank"] != nil }.allSatisfy { $0["cached"] as? Bool == true })
+        #expect(again.jsonLines.filter { $0["rank"] != nil }.map { $0["probe_accuracy"] as? Double }
+                == rows.map { $0["probe_accuracy"] as? Double })
+    }
+
     @Test func modelsListsTheZoo() throws {
         let models = try Self.graft(["models", "--json"])
         #expect(models.status == 0)

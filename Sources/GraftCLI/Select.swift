@@ -1,0 +1,163 @@
+import ArgumentParser
+import Foundation
+import Graft
+
+struct Select: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Rank pretrained models for this data by how well their frozen features fit it.",
+        discussion: """
+            For each candidate: one eval-mode pass over the training images (features kept in \
+            --out, so a rerun is instant), then linear-probe accuracy (logistic regression, L2 by \
+            stratified 5-fold cross-validation; the ranking's key) ± its sd over folds, k-NN \
+            accuracy (cosine, 5 neighbours, same folds), LogME (exact evidence; PCA first when \
+            there are fewer images than feature dimensions), LEEP and NCE where the weights keep \
+            their ImageNet head, the weights' ImageNet top-1, parameters and measured images/s, \
+            and how often each candidate comes out first over 1000 bootstrap resamples.
+
+            Candidates: --models a,b,c (NAME or NAME:WEIGHTS, e.g. resnet50:IMAGENET1K_V1 or \
+            resnet50:none), --local (every model whose weights are on this machine; the default), \
+            or --all (every model in the zoo, downloading weights).
+
+            Examples:
+              graft select photos --out runs/select
+              graft select photos --models efficientnet_lite0,efficientnet_lite2,resnet50 --image-size 160
+              graft select photos --json | jq -r 'select(.recommended) | .model'
+            """
+    )
+
+    @Argument(help: "Training images: a folder with one sub-folder per class, or a CSV of path,label.")
+    var trainData: String
+    @Option(help: "Comma-separated candidates: NAME or NAME:WEIGHTS.") var models: String?
+    @Flag(help: "Every model whose weights are on this machine (the default).") var local = false
+    @Flag(help: "Every model in the zoo (weights found or downloaded).") var all = false
+    @Option(help: "Square input size for every candidate (default: each weights' own).") var imageSize: Int?
+    @Option(help: "Batch size of the feature passes.") var batchSize: Int = 32
+    @Option(help: "Folder for the feature cache and results.json (default: none kept).") var out: String?
+    @OptionGroup(title: "Runtime") var runtime: RuntimeOptions
+    @Flag(help: "One JSON object per candidate, best first, then the recommendation.") var json = false
+
+    func validate() throws {
+        try requireExists(trainData, "TRAIN_DIR")
+        if [models != nil, local, all].filter({ $0 }).count > 1 { throw ValidationError("give one of --models, --local or --all") }
+        try check("--batch-size", batchSize, in: 1...65_536)
+        if let imageSize, imageSize < 1 { throw ValidationError("--image-size must be positive, got \(imageSize)") }
+        if let imageSize, imageSize > 16384 { throw ValidationError("--image-size must be at most 16384, got \(imageSize)") }
+        for candidate in try candidates() {
+            try checkImageSize(imageSize, model: candidate.model, training: false)
+            try checkWeightsTag(candidate.weights, model: candidate.model)
+            if case .file(let path) = candidate.weights { try requireExists(path, "--models \(candidate)") }
+        }
+        if let out, out.isEmpty { throw ValidationError("--out must name a folder") }
+    }
+
+    func candidates() throws -> [ModelSelection.Candidate] {
+        if let models {
+            let list = models.split(separator: ",").map { ModelSelection.Candidate(parsing: String($0)) }
+            guard !list.isEmpty else { throw ValidationError("--models is empty: name at least one model") }
+            for c in list where Zoo.entry(c.model) == nil {
+                throw ValidationError("--models: \(ZooError.unknownModel(c.model))")
+            }
+            return list
+        }
+        let store = WeightsStore()
+        let chosen = Zoo.entries.filter { entry in
+            all || PretrainedWeights.forModel(entry.name).flatMap { store.locate($0) } != nil
+        }
+        guard !chosen.isEmpty else {
+            throw ValidationError("no model's weights are on this machine (graft models); name candidates with --models")
+        }
+        return chosen.map { ModelSelection.Candidate(model: $0.name) }
+    }
+
+    func run() throws {
+        try runtime.apply()
+        let progress = ProgressReporter(quiet: json)
+        let dataset = try openDataset(trainData)
+        guard dataset.classes.count >= 2 else { throw TrainingError.tooFewClasses(dataset.classes) }
+        let labels = dataset.labels
+        let digest = ModelSelection.datasetDigest(dataset)
+        let outURL = out.map { URL(fileURLWithPath: $0) }
+        var reports: [ModelSelection.Report] = []
+        let candidates = try candidates()
+        progress.line("selecting among \(candidates.count) models on \(dataset.count) images, \(dataset.classes.count) classes")
+        for candidate in candidates {
+            let loaded = try Torch.withManualSeed(0) { try LoadedModel.load(architecture: candidate.model, weights: candidate.weights) }
+            let size = imageSize ?? loaded.preprocessing.cropSize
+            let key = "\(candidate)".replacingOccurrences(of: "/", with: "_")
+            let cache = outURL?.appendingPathComponent("features/\(key)-\(size)px-\(digest).safetensors")
+            let (features, probabilities, seconds, cached) = try ModelSelection.features(
+                of: loaded, dataset: dataset, imageSize: imageSize, batchSize: batchSize, workers: runtime.workerCount,
+                device: runtime.device, cache: cache,
+                onBatch: { done, total in progress.bar(done, total, "\(candidate) images") })
+            progress.line("")
+            let report = try ModelSelection.measure(
+                candidate, features: features, probabilities: probabilities, labels: labels, seconds: seconds,
+                fromCache: cached, imageSize: size, parameters: loaded.model.parameterCount(),
+                imagenetTop1: loaded.catalogueEntry?.accuracy)
+            progress.line("\(candidate): probe \(String(format: "%.3f", report.probeAccuracy)) ± "
+                          + String(format: "%.3f", report.probeSD) + (cached ? " (cached features)" : ""))
+            reports.append(report)
+        }
+        let ranked = ModelSelection.rank(reports)
+        let best = ranked[0]
+        var command = "graft train \(trainData) --model \(best.candidate.model)"
+        if best.candidate.weights != .pretrained { command += " --weights \(best.candidate.weights)" }
+        if let imageSize { command += " --image-size \(imageSize)" }
+        command += " --out runs/\(best.candidate.model)"
+        let disagreements = ModelSelection.disagreements(ranked)
+        if json {
+            for (i, r) in ranked.enumerated() { print(try jsonLine(jsonObject(r, rank: i + 1))) }
+            print(try jsonLine(["recommended": best.candidate.description, "command": command,
+                                "disagreements": disagreements]))
+        } else {
+            printTable(ranked)
+            for r in ranked where r.logMEReducedTo != nil {
+                print("note: \(r.candidate): LogME on \(r.logMEReducedTo!) PCA dimensions "
+                      + "(\(dataset.count) images ≤ \(r.featureDimension) feature dimensions)")
+            }
+            for d in disagreements { print("warning: the measures disagree: \(d)") }
+            print("recommended: \(best.candidate) (first in \(Int((best.firstShare * 100).rounded())) % of bootstrap resamples)")
+            print("next: \(command)")
+        }
+        if let outURL {
+            try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
+            let lines = try ranked.enumerated().map { try jsonLine(jsonObject($1, rank: $0 + 1)) }
+            try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: outURL.appendingPathComponent("results.jsonl"),
+                                                                        options: .atomic)
+        }
+    }
+
+    func jsonObject(_ r: ModelSelection.Report, rank: Int) -> [String: Any] {
+        var o: [String: Any] = [
+            "rank": rank, "model": r.candidate.model, "weights": r.candidate.weights.description,
+            "probe_accuracy": r.probeAccuracy, "probe_sd": r.probeSD, "probe_l2": r.probeL2,
+            "knn_accuracy": r.knnAccuracy, "knn_sd": r.knnSD, "logme": r.logME, "parameters": r.parameters,
+            "feature_dimension": r.featureDimension, "image_size": r.imageSize, "first_share": r.firstShare,
+            "images_per_s": r.imagesPerSecond, "feature_seconds": r.featureSeconds, "cached": r.fromCache,
+        ]
+        if let v = r.logMEReducedTo { o["logme_pca_dimensions"] = v }
+        if let v = r.leep { o["leep"] = v }
+        if let v = r.nce { o["nce"] = v }
+        if let v = r.imagenetTop1 { o["imagenet_top1"] = v }
+        return o
+    }
+
+    func printTable(_ ranked: [ModelSelection.Report]) {
+        let width = max(5, ranked.map { $0.candidate.description.count }.max() ?? 5)
+        func cell(_ v: Double?, _ format: String) -> String { v.map { String(format: format, $0) } ?? "-" }
+        print("#  " + "model".padding(toLength: width, withPad: " ", startingAt: 0)
+              + "  probe ± sd      k-NN    LogME     LEEP     NCE  first  ImageNet  params    img/s")
+        for (i, r) in ranked.enumerated() {
+            let probe = String(format: "%.3f ± %.3f", r.probeAccuracy, r.probeSD)
+            let columns: [(String, Int)] = [
+                (probe, 13), (cell(r.knnAccuracy, "%.3f"), 7), (cell(r.logME, "%.3f"), 8), (cell(r.leep, "%.3f"), 8),
+                (cell(r.nce, "%.3f"), 7), (String(format: "%.0f%%", r.firstShare * 100), 6),
+                (cell(r.imagenetTop1, "%.1f%%"), 9), (String(format: "%.1fM", Double(r.parameters) / 1e6), 7),
+                (r.fromCache ? "cached" : String(format: "%.1f", r.imagesPerSecond), 8),
+            ]
+            let row = columns.map { String(repeating: " ", count: max(0, $0.1 - $0.0.count)) + $0.0 }.joined(separator: " ")
+            print(String(i + 1).padding(toLength: 3, withPad: " ", startingAt: 0)
+                  + r.candidate.description.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + row)
+        }
+    }
+}

@@ -1,0 +1,170 @@
+import Checkpoints
+import Foundation
+import ImageData
+import NN
+import Pretrained
+import Torch
+import Transferability
+import Vision
+
+/// Choosing the pretrained model for a dataset: one eval-mode pass of each candidate over
+/// the training images (its pooled features, kept on disk so a rerun is instant), then
+/// the transferability measures on those features — linear-probe accuracy by stratified
+/// 5-fold CV (the ranking's key), k-NN accuracy, LogME, LEEP and NCE where the candidate
+/// keeps its source head — the priors (ImageNet top-1, parameters, measured images/s),
+/// and how often each comes out first over bootstrap resamples.
+public enum ModelSelection {
+    /// A model and its starting weights (`imagenet`/`pretrained`, a tag, a file, or `none`).
+    public struct Candidate: Sendable, Hashable, CustomStringConvertible {
+        public var model: String
+        public var weights: WeightsSource
+        public init(model: String, weights: WeightsSource = .pretrained) {
+            self.model = model
+            self.weights = weights
+        }
+        /// `name` or `name:weights` (`resnet50:IMAGENET1K_V1`, `resnet50:none`).
+        public init(parsing text: String) {
+            if let colon = text.lastIndex(of: ":"), Zoo.entry(String(text[..<colon])) != nil {
+                self.init(model: String(text[..<colon]), weights: WeightsSource(String(text[text.index(after: colon)...])))
+            } else {
+                self.init(model: text)
+            }
+        }
+        public var description: String { weights == .pretrained ? model : "\(model):\(weights)" }
+    }
+
+    /// One candidate's evidence.
+    public struct Report: Sendable {
+        public var candidate: Candidate
+        public var probeAccuracy: Double
+        public var probeSD: Double
+        public var probeL2: Double
+        public var knnAccuracy: Double
+        public var knnSD: Double
+        public var logME: Double
+        /// PCA dimension LogME ran at (N ≤ D), or nil.
+        public var logMEReducedTo: Int?
+        public var leep: Double?
+        public var nce: Double?
+        public var imagenetTop1: Double?
+        public var parameters: Int
+        public var featureDimension: Int
+        public var imagesPerSecond: Double
+        /// Seconds of the feature pass (0 when read from the cache).
+        public var featureSeconds: Double
+        public var fromCache: Bool
+        /// Share of bootstrap resamples in which this candidate's probe is first.
+        public var firstShare: Double = 0
+        /// Whether the candidate's input size (its weights' own, or the one asked for).
+        public var imageSize: Int
+        var heldOutCorrect: [Bool]
+    }
+
+    /// Pooled features (float32, N × D) of every sample, and the source head's probabilities
+    /// when the weights keep their ImageNet classifier; read from `cache` when it holds them.
+    public static func features(of loaded: LoadedModel, dataset: any Dataset, imageSize: Int?, batchSize: Int = 32,
+                                workers: Int = 2, device: Device = .cpu, cache: URL? = nil,
+                                onBatch: ((Int, Int) -> Void)? = nil) throws
+        -> (features: Tensor, probabilities: Tensor?, seconds: Double, fromCache: Bool)
+    {
+        let preprocessing = loaded.preprocessing.resized(to: imageSize)
+        let keepsHead = loaded.catalogueEntry != nil && loaded.classes.count == loaded.model.numClasses
+            && loaded.classes == imageNetCategories
+        if let cache, FileManager.default.fileExists(atPath: cache.path),
+           let dict = try? SafeTensors.read(cache), let f = dict.tensors().first(where: { $0.key == "features" })?.tensor,
+           f.size(0) == dataset.count {
+            return (f, dict.tensors().first { $0.key == "probabilities" }?.tensor, 0, true)
+        }
+        let started = Date()
+        let model = loaded.model
+        model.eval()
+        model.to(device)
+        let loader = DataLoader(dataset, transform: preprocessing.transform, batchSize: batchSize, workers: workers,
+                                memoryFormat: device == .cpu ? .channelsLast : .contiguous)
+        if device == .cpu { model.to(memoryFormat: .channelsLast) }
+        try MemoryEstimate.check(model, pass: .inference, name: "feature extraction", imageSize: preprocessing.cropSize,
+                                 batchSize: min(batchSize, max(dataset.count, 1)), device: device,
+                                 memoryFormat: device == .cpu ? .channelsLast : .contiguous)
+        var rows: [Tensor?] = Array(repeating: nil, count: dataset.count)
+        var probabilityRows: [Tensor?] = Array(repeating: nil, count: dataset.count)
+        var done = 0, batchIndex = 0
+        try Torch.inferenceMode {
+            try loader.forEachBatch(epoch: 0) { batch in
+                let (pooled, probabilities) = try guarded("feature extraction", batch: batchIndex) {
+                    let pooled = model.pooledFeatures(batch.images.to(device)).to(.cpu)
+                    return (pooled, keepsHead ? model.head(pooled.to(device)).softmax(dim: 1).to(.cpu) : nil)
+                }
+                for (row, sample) in batch.indices.enumerated() {
+                    rows[sample] = pooled.select(dim: 0, index: row)
+                    probabilityRows[sample] = probabilities?.select(dim: 0, index: row)
+                }
+                done += batch.indices.count
+                batchIndex += 1
+                onBatch?(done, dataset.count)
+            }
+        }
+        let features = Tensor.stack(rows.compactMap { $0 })
+        let probabilities = keepsHead ? Tensor.stack(probabilityRows.compactMap { $0 }) : nil
+        let seconds = Date().timeIntervalSince(started)
+        if let cache {
+            try FileManager.default.createDirectory(at: cache.deletingLastPathComponent(), withIntermediateDirectories: true)
+            var entries = [(key: "features", tensor: try features.contiguous().tensorData())]
+            if let probabilities { entries.append((key: "probabilities", tensor: try probabilities.contiguous().tensorData())) }
+            try SafeTensors.write(StateDict(entries: entries, metadata: ["seconds": String(seconds)]), to: cache)
+        }
+        return (features, probabilities, seconds, false)
+    }
+
+    /// The measures on one candidate's features.
+    public static func measure(_ candidate: Candidate, features: Tensor, probabilities: Tensor?, labels: [Int],
+                               seconds: Double, fromCache: Bool, imageSize: Int, parameters: Int,
+                               imagenetTop1: Double?) throws -> Report {
+        let f = features.to(.float64)
+        let probe = try LinearProbe.crossValidated(features: f, labels: labels)
+        let knn = try NearestNeighbours.accuracy(features: f, labels: labels)
+        let logME = try LogME.compute(features: f, labels: labels)
+        var leep: Double?, nce: Double?
+        if let probabilities {
+            leep = try SourceHeadMeasures.leep(probabilities: probabilities, labels: labels)
+            nce = try SourceHeadMeasures.nce(predictions: probabilities.argmax(dim: 1).toArray(Int.self), labels: labels)
+        }
+        return Report(candidate: candidate, probeAccuracy: probe.accuracy, probeSD: probe.sd, probeL2: probe.l2,
+                      knnAccuracy: knn.mean, knnSD: knn.sd, logME: logME.score, logMEReducedTo: logME.reducedTo,
+                      leep: leep, nce: nce, imagenetTop1: imagenetTop1, parameters: parameters,
+                      featureDimension: f.size(1), imagesPerSecond: seconds > 0 ? Double(labels.count) / seconds : 0,
+                      featureSeconds: seconds, fromCache: fromCache, imageSize: imageSize,
+                      heldOutCorrect: probe.heldOutCorrect)
+    }
+
+    /// Orders by probe accuracy (then k-NN, then LogME) and fills in the bootstrap shares.
+    public static func rank(_ reports: [Report], resamples: Int = 1000) -> [Report] {
+        var ranked = reports.sorted {
+            ($0.probeAccuracy, $0.knnAccuracy, $0.logME) > ($1.probeAccuracy, $1.knnAccuracy, $1.logME)
+        }
+        let shares = RankStability.firstShares(correct: ranked.map(\.heldOutCorrect), resamples: resamples)
+        for i in ranked.indices { ranked[i].firstShare = shares[i] }
+        return ranked
+    }
+
+    /// Measures that put another candidate first than the probe does, by name.
+    public static func disagreements(_ ranked: [Report]) -> [String] {
+        guard let first = ranked.first else { return [] }
+        var out: [String] = []
+        if let knn = ranked.max(by: { $0.knnAccuracy < $1.knnAccuracy }), knn.candidate != first.candidate,
+           knn.knnAccuracy > first.knnAccuracy {
+            out.append("k-NN prefers \(knn.candidate)")
+        }
+        if let logME = ranked.max(by: { $0.logME < $1.logME }), logME.candidate != first.candidate {
+            out.append("LogME prefers \(logME.candidate)")
+        }
+        return out
+    }
+
+    /// A digest naming the dataset's samples (sources and labels), for the feature cache's file names.
+    public static func datasetDigest(_ dataset: any Dataset) -> String {
+        let digest = SHA256Digest()
+        let labels = dataset.labels
+        for i in 0..<dataset.count { digest.update("\(dataset.source(at: i))\u{0}\(labels[i])\n") }
+        return String((digest.finish() ?? "nohash").prefix(16))
+    }
+}
