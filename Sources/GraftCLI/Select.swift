@@ -27,18 +27,25 @@ struct Select: ParsableCommand {
 
     @Argument(help: "Training images: a folder with one sub-folder per class, or a CSV of path,label.")
     var trainData: String
+    @Option(help: "Validation images, scored by the probe fitted on all training images (never seen by its CV).")
+    var val: String?
+    @Option(help: "Hold out this fraction of the training images (stratified) as the validation set.") var valSplit: Double?
     @Option(help: "Comma-separated candidates: NAME or NAME:WEIGHTS.") var models: String?
     @Flag(help: "Every model whose weights are on this machine (the default).") var local = false
     @Flag(help: "Every model in the zoo (weights found or downloaded).") var all = false
     @Option(help: "Square input size for every candidate (default: each weights' own).") var imageSize: Int?
     @Option(help: "Batch size of the feature passes.") var batchSize: Int = 32
-    @Option(help: "Folder for the feature cache and results.json (default: none kept).") var out: String?
+    @Option(help: "Folder for the feature cache, results.jsonl and select.html (default: nothing kept).")
+    var out: String?
     @OptionGroup(title: "Runtime") var runtime: RuntimeOptions
     @Flag(help: "One JSON object per candidate, best first, then the recommendation.") var json = false
 
     func validate() throws {
         try requireExists(trainData, "TRAIN_DIR")
         if [models != nil, local, all].filter({ $0 }).count > 1 { throw ValidationError("give one of --models, --local or --all") }
+        if let val { try requireExists(val, "--val") }
+        if val != nil && valSplit != nil { throw ValidationError("give --val or --val-split, not both") }
+        try check("--val-split", valSplit, in: 0...1, open: true)
         try check("--batch-size", batchSize, in: 1...65_536)
         if let imageSize, imageSize < 1 { throw ValidationError("--image-size must be positive, got \(imageSize)") }
         if let imageSize, imageSize > 16384 { throw ValidationError("--image-size must be at most 16384, got \(imageSize)") }
@@ -72,7 +79,14 @@ struct Select: ParsableCommand {
     func run() throws {
         try runtime.apply()
         let progress = ProgressReporter(quiet: json)
-        let dataset = try openDataset(trainData)
+        var dataset: any Dataset = try openDataset(trainData)
+        var validation: (any Dataset)?
+        if let val {
+            validation = try openDataset(val, classes: dataset.classes)
+        } else if let valSplit {
+            let parts = dataset.split(validationFraction: valSplit, seed: 0)
+            (dataset, validation) = (parts.train, parts.validation)
+        }
         guard dataset.classes.count >= 2 else { throw TrainingError.tooFewClasses(dataset.classes) }
         let labels = dataset.labels
         let digest = ModelSelection.datasetDigest(dataset)
@@ -90,18 +104,32 @@ struct Select: ParsableCommand {
                 device: runtime.device, cache: cache,
                 onBatch: { done, total in progress.bar(done, total, "\(candidate) images") })
             progress.line("")
-            let report = try ModelSelection.measure(
+            let measured = try ModelSelection.measure(
                 candidate, features: features, probabilities: probabilities, labels: labels, seconds: seconds,
                 fromCache: cached, imageSize: size, parameters: loaded.model.parameterCount(),
                 imagenetTop1: loaded.catalogueEntry?.accuracy)
+            var report = measured
+            if let validation {
+                let valCache = outURL?.appendingPathComponent(
+                    "features/\(key)-\(size)px-\(ModelSelection.datasetDigest(validation)).safetensors")
+                let (valFeatures, _, _, _) = try ModelSelection.features(
+                    of: loaded, dataset: validation, imageSize: imageSize, batchSize: batchSize,
+                    workers: runtime.workerCount, device: runtime.device, cache: valCache)
+                report.validationAccuracy = ModelSelection.validationAccuracy(
+                    features: features, labels: labels, validation: valFeatures, validationLabels: validation.labels,
+                    classes: dataset.classes.count, l2: report.probeL2)
+            }
             progress.line("\(candidate): probe \(String(format: "%.3f", report.probeAccuracy)) ± "
-                          + String(format: "%.3f", report.probeSD) + (cached ? " (cached features)" : ""))
+                          + String(format: "%.3f", report.probeSD)
+                          + (report.validationAccuracy.map { String(format: ", on the validation set %.3f", $0) } ?? "")
+                          + (cached ? " (cached features)" : ""))
             reports.append(report)
         }
         let ranked = ModelSelection.rank(reports)
         let best = ranked[0]
         var command = "graft train \(trainData) --model \(best.candidate.model)"
         if best.candidate.weights != .pretrained { command += " --weights \(best.candidate.weights)" }
+        if let val { command += " --val \(val)" } else if let valSplit { command += " --val-split \(valSplit)" }
         if let imageSize { command += " --image-size \(imageSize)" }
         command += " --out runs/\(best.candidate.model)"
         let disagreements = ModelSelection.disagreements(ranked)
@@ -124,6 +152,12 @@ struct Select: ParsableCommand {
             let lines = try ranked.enumerated().map { try jsonLine(jsonObject($1, rank: $0 + 1)) }
             try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: outURL.appendingPathComponent("results.jsonl"),
                                                                         options: .atomic)
+            let page = SelectionPage(data: trainData, images: dataset.count, classes: dataset.classes.count,
+                                     ranked: ranked, command: command, disagreements: disagreements,
+                                     created: ISO8601DateFormatter().string(from: Date()))
+            let html = outURL.appendingPathComponent("select.html")
+            try Data(try page.html().utf8).write(to: html, options: .atomic)
+            if !json { print("report: \(html.path)") }
         }
     }
 
@@ -139,6 +173,7 @@ struct Select: ParsableCommand {
         if let v = r.leep { o["leep"] = v }
         if let v = r.nce { o["nce"] = v }
         if let v = r.imagenetTop1 { o["imagenet_top1"] = v }
+        if let v = r.validationAccuracy { o["validation_accuracy"] = v }
         return o
     }
 

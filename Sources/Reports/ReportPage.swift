@@ -332,7 +332,7 @@ public struct ReportPage: Sendable {
 }
 
 /// `text` with `& < > " '` escaped, for HTML text and attribute values.
-fileprivate func escape(_ text: some StringProtocol) -> String {
+func escape(_ text: some StringProtocol) -> String {
     var out = ""
     out.reserveCapacity(text.utf8.count)
     for character in text {

@@ -55,6 +55,9 @@ public enum ModelSelection {
         public var fromCache: Bool
         /// Share of bootstrap resamples in which this candidate's probe is first.
         public var firstShare: Double = 0
+        /// The probe fitted on every training image at the chosen L2, scored on a separate
+        /// validation set (never seen by the cross-validation), when one is given.
+        public var validationAccuracy: Double?
         /// Whether the candidate's input size (its weights' own, or the one asked for).
         public var imageSize: Int
         var heldOutCorrect: [Bool]
@@ -134,6 +137,14 @@ public enum ModelSelection {
                       featureDimension: f.size(1), imagesPerSecond: seconds > 0 ? Double(labels.count) / seconds : 0,
                       featureSeconds: seconds, fromCache: fromCache, imageSize: imageSize,
                       heldOutCorrect: probe.heldOutCorrect)
+    }
+
+    /// The probe fitted on all of `features` at `l2`, its accuracy on `validation`.
+    public static func validationAccuracy(features: Tensor, labels: [Int], validation: Tensor,
+                                          validationLabels: [Int], classes: Int, l2: Double) -> Double {
+        let model = LinearProbe.fit(features: features.to(.float64), labels: labels, classes: classes, l2: l2)
+        let predicted = model.predict(validation.to(.float64))
+        return Double(zip(predicted, validationLabels).filter { $0 == $1 }.count) / Double(max(validationLabels.count, 1))
     }
 
     /// Orders by probe accuracy (then k-NN, then LogME) and fills in the bootstrap shares.

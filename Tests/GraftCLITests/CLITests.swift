@@ -404,7 +404,7 @@ struct CLITests {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             try PNG.encode(try few.image(at: i)).write(to: folder.appendingPathComponent("\(i).png"))
         }
-        let arguments = ["select", root.appendingPathComponent("data").path, "--models",
+        let arguments = ["select", root.appendingPathComponent("data").path, "--val-split", "0.25", "--models",
                          "efficientnet_lite0,efficientnet_lite2,efficientnet_lite0:none", "--image-size", "128",
                          "--out", root.appendingPathComponent("select").path, "--json"]
         let first = try Self.graft(arguments)
@@ -421,10 +421,13 @@ struct CLITests {
                 let (a, b) = (real[measure] as? Double ?? -.infinity, random[measure] as? Double ?? .infinity)
                 #expect(a > b, "\(model) \(measure): \(a) vs random weights' \(b)")
             }
-            #expect(real["leep"] is Double && real["nce"] is Double)
+            #expect(real["leep"] is Double && real["nce"] is Double && real["validation_accuracy"] is Double)
         }
         #expect(random["leep"] == nil)
         #expect((first.jsonLines.last?["command"] as? String)?.hasPrefix("graft train ") == true)
+        let page = try String(contentsOf: root.appendingPathComponent("select/select.html"), encoding: .utf8)
+        #expect(page.contains("Linear-probe accuracy") && page.contains("data:image/png;base64,")
+                && page.contains("graft train "))
         let again = try Self.graft(arguments)
         #expect(again.jsonLines.filter { $0["rank"] != nil }.allSatisfy { $0["cached"] as? Bool == true })
         #expect(again.jsonLines.filter { $0["rank"] != nil }.map { $0["probe_accuracy"] as? Double }
