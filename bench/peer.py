@@ -146,24 +146,30 @@ def timed(step, warmup, steps):
     return statistics.median(times)
 
 
+def time_training_and_inference(model, x, y, warmup, steps):
+    """Median ms of an SGD(0.001, 0.9) cross-entropy training step, then of an inference-mode forward."""
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+
+    def train_step():
+        optimizer.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        optimizer.step()
+
+    model.train()
+    train_ms = timed(train_step, warmup, steps)
+    model.eval()
+    with torch.inference_mode():
+        return train_ms, timed(lambda: model(x), warmup, steps)
+
+
 def engine(args):
     torch.manual_seed(0)
     x, y = torch.randn(32, 3, 224, 224), torch.randint(0, 10, (32,))
     for name, fmt in (("contiguous", torch.contiguous_format), ("channels_last", torch.channels_last)):
         model = resnet18(args.weights).to(memory_format=fmt)
         xf = x.contiguous(memory_format=fmt)
-        optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
-
-        def train_step():
-            optimizer.zero_grad()
-            F.cross_entropy(model(xf), y).backward()
-            optimizer.step()
-
-        model.train()
-        emit(case="train_step", format=name, ms=timed(train_step, args.warmup, args.steps))
-        model.eval()
-        with torch.inference_mode():
-            ms = timed(lambda: model(xf), args.warmup, args.steps)
+        train_ms, ms = time_training_and_inference(model, xf, y, args.warmup, args.steps)
+        emit(case="train_step", format=name, ms=train_ms)
         emit(case="inference", format=name, ms=ms, gflop_per_s=args.gflop_per_image * 32 / ms * 1e3)
     n = args.sgemm_size
     a, b = torch.randn(n, n), torch.randn(n, n)
@@ -179,18 +185,9 @@ def backbones(args):
         torch.manual_seed(0)
         model = getattr(models, name)().to(memory_format=fmt)
         xf = x.contiguous(memory_format=fmt)
-        optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
-
-        def train_step():
-            optimizer.zero_grad()
-            F.cross_entropy(model(xf), y).backward()
-            optimizer.step()
-
-        model.train()
-        emit(case="train_step", format=name, ms=timed(train_step, args.warmup, args.steps))
-        model.eval()
-        with torch.inference_mode():
-            emit(case="inference", format=name, ms=timed(lambda: model(xf), args.warmup, args.steps))
+        train_ms, ms = time_training_and_inference(model, xf, y, args.warmup, args.steps)
+        emit(case="train_step", format=name, ms=train_ms)
+        emit(case="inference", format=name, ms=ms)
 
 
 def flops(args):

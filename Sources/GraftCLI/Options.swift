@@ -78,9 +78,11 @@ func check(_ flag: String, _ value: Double?, in range: ClosedRange<Double>, open
 /// forward with its auxiliary classifiers when `training`), at most 4096.
 func checkImageSize(_ size: Int?, model: String, training: Bool) throws {
     guard let size else { return }
-    guard let entry = Zoo.entry(model) else { return }
-    if let problem = entry.inputSizeProblem(size, training: training) { throw ValidationError("--image-size: \(problem)") }
+    guard size >= 1 else { throw ValidationError("--image-size must be positive, got \(size)") }
     guard size <= 16384 else { throw ValidationError("--image-size must be at most 16384, got \(size)") }
+    if let problem = Zoo.entry(model)?.inputSizeProblem(size, training: training) {
+        throw ValidationError("--image-size: \(problem)")
+    }
 }
 
 /// A library error in the CLI's words: the library speaks of layers, weights, learning

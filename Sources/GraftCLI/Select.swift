@@ -47,8 +47,6 @@ struct Select: ParsableCommand {
         if val != nil && valSplit != nil { throw ValidationError("give --val or --val-split, not both") }
         try check("--val-split", valSplit, in: 0...1, open: true)
         try check("--batch-size", batchSize, in: 1...65_536)
-        if let imageSize, imageSize < 1 { throw ValidationError("--image-size must be positive, got \(imageSize)") }
-        if let imageSize, imageSize > 16384 { throw ValidationError("--image-size must be at most 16384, got \(imageSize)") }
         for candidate in try candidates() {
             try checkImageSize(imageSize, model: candidate.model, training: false)
             try checkWeightsTag(candidate.weights, model: candidate.model)

@@ -98,7 +98,6 @@ struct Train: ParsableCommand {
         try check("--head-dropout", headDropout, in: 0...0.9999)
         try check("--early-stopping", earlyStopping, in: 1...100_000)
         try check("--clip-grad", clipGrad, in: 0...1e9, open: true)
-        if let imageSize, imageSize < 1 { throw ValidationError("--image-size must be positive, got \(imageSize)") }
         // A head on cached features never runs the trunk (nor its auxiliary classifiers) in training mode.
         try checkImageSize(imageSize, model: model, training: try !recipe().trainsOnlyTheHeadOnCachedFeatures)
         if out.isEmpty { throw ValidationError("--out must name a folder") }

@@ -277,12 +277,18 @@ public final class MultiheadAttention: Module {
     }
 
     public override func callAsFunction(_ x: Tensor) -> Tensor {
+        out_proj(Self.attend(x, weight: inProjWeight, bias: inProjBias, heads: heads, dropout: isTraining ? dropout : 0))
+    }
+
+    /// Self-attention of (N, L, D) tokens with packed q, k, v projections (`weight` (3D, D),
+    /// q then k then v, as PyTorch's `in_proj_weight` and timm's `qkv`), before the output
+    /// projection: (N, L, D).
+    public static func attend(_ x: Tensor, weight: Tensor, bias: Tensor?, heads: Int, dropout: Double = 0) -> Tensor {
         let (n, l, d) = (x.size(0), x.size(1), x.size(2))
-        let qkv = Functional.linear(x, weight: inProjWeight, bias: inProjBias)
-            .view([n, l, 3, heads, d / heads]).permute([2, 0, 3, 1, 4])
+        let qkv = Functional.linear(x, weight: weight, bias: bias).reshape([n, l, 3, heads, d / heads])
+            .permute([2, 0, 3, 1, 4])
         let y = Functional.scaledDotProductAttention(qkv.select(dim: 0, index: 0), qkv.select(dim: 0, index: 1),
-                                                     qkv.select(dim: 0, index: 2),
-                                                     dropout: isTraining ? dropout : 0)
-        return out_proj(y.transposed(1, 2).reshape([n, l, d]))
+                                                     qkv.select(dim: 0, index: 2), dropout: dropout)
+        return y.transposed(1, 2).reshape([n, l, d])
     }
 }

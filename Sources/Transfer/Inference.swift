@@ -82,3 +82,33 @@ public func predict(_ loaded: LoadedModel, files: [String], top: Int = 5, batchS
     for failure in loader.skipped { results[failure.index].error = failure.reason }
     return results
 }
+
+/// Pooled features (float32, on the CPU) of every sample `batches` yields, one eval-mode,
+/// inference-mode pass: a row per dataset index (zeros for samples the loader skipped,
+/// which `rows` leaves out). The feature cache of a frozen trunk and `graft select` both
+/// run this pass. `stage` names it in a ``ComputationError``.
+public func pooledFeatures(of model: ImageClassifier, batches: any BatchProvider, device: Device = .cpu,
+                           stage: String = "feature extraction", onBatch: ((Int) -> Void)? = nil) throws
+    -> (cache: Tensor?, rows: Set<Int>)
+{
+    let n = batches.sampleLabels.count
+    var cache: Tensor?
+    var rows: Set<Int> = []
+    let wasTraining = model.isTraining
+    model.eval()
+    defer { model.train(wasTraining) }
+    try Torch.inferenceMode {
+        var batchIndex = 0
+        try batches.forEachBatch(epoch: 0) { batch in
+            try guarded(stage, batch: batchIndex) {
+                let features = model.pooledFeatures(batch.images.to(device)).to(.cpu)
+                if cache == nil { cache = Tensor.zeros([n, features.size(1)]) }
+                cache![Tensor(batch.indices.map(Int64.init))] = features
+            }
+            rows.formUnion(batch.indices)
+            batchIndex += 1
+            onBatch?(rows.count)
+        }
+    }
+    return (cache, rows)
+}

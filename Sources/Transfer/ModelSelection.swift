@@ -82,32 +82,20 @@ public enum ModelSelection {
         let model = loaded.model
         model.eval()
         model.to(device)
+        let format: MemoryFormat = device == .cpu ? .channelsLast : .contiguous
         let loader = DataLoader(dataset, transform: preprocessing.transform, batchSize: batchSize, workers: workers,
-                                memoryFormat: device == .cpu ? .channelsLast : .contiguous)
-        if device == .cpu { model.to(memoryFormat: .channelsLast) }
+                                memoryFormat: format)
+        model.to(memoryFormat: format)
         try MemoryEstimate.check(model, pass: .inference, name: "feature extraction", imageSize: preprocessing.cropSize,
-                                 batchSize: min(batchSize, max(dataset.count, 1)), device: device,
-                                 memoryFormat: device == .cpu ? .channelsLast : .contiguous)
-        var rows: [Tensor?] = Array(repeating: nil, count: dataset.count)
-        var probabilityRows: [Tensor?] = Array(repeating: nil, count: dataset.count)
-        var done = 0, batchIndex = 0
-        try Torch.inferenceMode {
-            try loader.forEachBatch(epoch: 0) { batch in
-                let (pooled, probabilities) = try guarded("feature extraction", batch: batchIndex) {
-                    let pooled = model.pooledFeatures(batch.images.to(device)).to(.cpu)
-                    return (pooled, keepsHead ? model.head(pooled.to(device)).softmax(dim: 1).to(.cpu) : nil)
-                }
-                for (row, sample) in batch.indices.enumerated() {
-                    rows[sample] = pooled.select(dim: 0, index: row)
-                    probabilityRows[sample] = probabilities?.select(dim: 0, index: row)
-                }
-                done += batch.indices.count
-                batchIndex += 1
-                onBatch?(done, dataset.count)
-            }
-        }
-        let features = Tensor.stack(rows.compactMap { $0 })
-        let probabilities = keepsHead ? Tensor.stack(probabilityRows.compactMap { $0 }) : nil
+                                 batchSize: min(batchSize, max(dataset.count, 1)), device: device, memoryFormat: format)
+        let pass = try pooledFeatures(of: model, batches: loader, device: device,
+                                      onBatch: { onBatch?($0, dataset.count) })
+        guard let features = pass.cache else { throw TrainingError.emptyData("the dataset") }
+        // The source head on the whole feature matrix at once (it is a Linear or a norm and a Linear).
+        let probabilities = keepsHead
+            ? try guarded("feature extraction", batch: 0) {
+                Torch.inferenceMode { model.head(features.to(device)).softmax(dim: 1).to(.cpu) }
+            } : nil
         let seconds = Date().timeIntervalSince(started)
         if let cache {
             try FileManager.default.createDirectory(at: cache.deletingLastPathComponent(), withIntermediateDirectories: true)

@@ -535,25 +535,7 @@ public final class Trainer {
 
     /// Pooled features of every sample of `source` (rows in dataset order), in eval mode.
     func pooledFeatures(of source: any BatchProvider) throws -> (cache: Tensor?, rows: Set<Int>) {
-        let n = source.sampleLabels.count
-        var cache: Tensor?
-        var rows: Set<Int> = []
-        let wasTraining = model.isTraining
-        model.eval()
-        defer { model.train(wasTraining) }
-        try Torch.inferenceMode {
-            var batchIndex = 0
-            try source.forEachBatch(epoch: 0) { batch in
-                try guarded("feature caching", batch: batchIndex) {
-                    let features = model.pooledFeatures(batch.images.to(device)).to(.cpu)
-                    if cache == nil { cache = Tensor.zeros([n, features.size(1)]) }
-                    cache![Tensor(batch.indices.map(Int64.init))] = features
-                }
-                rows.formUnion(batch.indices)
-                batchIndex += 1
-            }
-        }
-        return (cache, rows)
+        try Transfer.pooledFeatures(of: model, batches: source, device: device, stage: "feature caching")
     }
 
     /// The keys of trainable parameters and of buffers that hold NaN or ±inf (frozen
@@ -607,9 +589,8 @@ public final class Trainer {
         var frozen: TrainingCheckpoint.FrozenTensors?
         if phase == .head {
             // Parameters that were never trainable in this run are the source weights' own.
-            let trainable = Set(model.namedParameters().filter { $0.parameter.requiresGrad }.map(\.key))
-            let parameters = Set(model.namedParameters().map(\.key))
-            let unchanged = state.filter { parameters.contains($0.key) && !trainable.contains($0.key) }
+            let frozenKeys = Set(model.namedParameters().filter { !$0.parameter.requiresGrad }.map(\.key))
+            let unchanged = state.filter { frozenKeys.contains($0.key) }
             if !unchanged.isEmpty {
                 if frozenDigest == nil { frozenDigest = try TrainingCheckpoint.FrozenTensors.digest(of: unchanged) }
                 frozen = .init(keys: unchanged.map(\.key), sha256: frozenDigest!, sourceWeights: card.sourceWeights,

@@ -65,8 +65,9 @@ func shiftedWindowAttention(_ input: Tensor, qkv: Linear, proj: Linear, bias rel
     }
     var mask = relative
     if shifted {
-        let regions = shiftMask(height: ph, width: pw, window: window, shiftH: shiftH, shiftW: shiftW)  // (nW, N, N)
-        mask = (relative.unsqueeze(1) + regions.to(relative.device).unsqueeze(1).unsqueeze(0))  // (1, nW, heads, N, N)
+        let regions = ShiftMasks.shared.mask(height: ph, width: pw, window: window, shiftH: shiftH, shiftW: shiftW,
+                                             device: relative.device)  // (nW, N, N)
+        mask = (relative.unsqueeze(1) + regions.unsqueeze(1).unsqueeze(0))  // (1, nW, heads, N, N)
             .expand([b, windows, heads, n, n]).reshape([b * windows, heads, n, n])
     }
     x = Functional.scaledDotProductAttention(q, k, v, mask: mask.to(q.dtype), scale: scale)
@@ -80,8 +81,29 @@ func shiftedWindowAttention(_ input: Tensor, qkv: Linear, proj: Linear, bias rel
 /// `F.normalize(x, dim=-1)`: x / max(‖x‖, 1e-12).
 func normalizedLastDimension(_ x: Tensor) -> Tensor { x / x.norm(2, dims: [-1], keepDim: true).clamp(min: 1e-12) }
 
-/// torchvision's shifted-window mask: 0 within a region, -100 across regions, (nW, N, N).
-func shiftMask(height: Int, width: Int, window: Int, shiftH: Int, shiftW: Int) -> Tensor {
+/// The shift masks' values made so far, by padded map size, window and shift: every shifted
+/// block of a stage, and every batch, needs the same one (torchvision rebuilds it each call).
+/// The values are kept, not tensors, so a mask made under inference mode never meets autograd.
+final class ShiftMasks: @unchecked Sendable {
+    static let shared = ShiftMasks()
+    private let lock = NSLock()
+    private var values: [String: [Float]] = [:]
+
+    func mask(height: Int, width: Int, window: Int, shiftH: Int, shiftW: Int, device: Device) -> Tensor {
+        let key = "\(height)x\(width)/\(window)/\(shiftH),\(shiftW)"
+        let made = lock.withLock { () -> [Float] in
+            if let cached = values[key] { return cached }
+            let fresh = shiftMaskValues(height: height, width: width, window: window, shiftH: shiftH, shiftW: shiftW)
+            values[key] = fresh
+            return fresh
+        }
+        let n = window * window
+        return Tensor(made, shape: [(height / window) * (width / window), n, n]).to(device)
+    }
+}
+
+/// torchvision's shifted-window mask: 0 within a region, -100 across regions, (nW, N, N) row-major.
+func shiftMaskValues(height: Int, width: Int, window: Int, shiftH: Int, shiftW: Int) -> [Float] {
     func region(_ i: Int, _ size: Int, _ s: Int) -> Int { i < size - window ? 0 : (i < size - s ? 1 : 2) }
     let (nh, nw) = (height / window, width / window), n = window * window
     var values: [Float] = []
@@ -94,7 +116,7 @@ func shiftMask(height: Int, width: Int, window: Int, shiftH: Int, shiftW: Int) -
             for i in 0..<n { for j in 0..<n { values.append(ids[i] == ids[j] ? 0 : -100) } }
         }
     }
-    return Tensor(values, shape: [nh * nw, n, n])
+    return values
 }
 
 /// torchvision's `ShiftedWindowAttention` (V1): a learned relative-position bias table.

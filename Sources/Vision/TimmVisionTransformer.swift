@@ -47,11 +47,7 @@ final class TimmAttention: Module {
     }
 
     override func callAsFunction(_ x: Tensor) -> Tensor {
-        let (b, n, c) = (x.size(0), x.size(1), x.size(2))
-        let t = qkv(x).reshape([b, n, 3, heads, c / heads]).permute([2, 0, 3, 1, 4])
-        let y = Functional.scaledDotProductAttention(t.select(dim: 0, index: 0), t.select(dim: 0, index: 1),
-                                                     t.select(dim: 0, index: 2))
-        return proj(y.transposed(1, 2).reshape([b, n, c]))
+        proj(MultiheadAttention.attend(x, weight: qkv.weight, bias: qkv.bias, heads: heads))
     }
 }
 
@@ -176,9 +172,9 @@ public final class TimmVisionTransformer: ImageClassifier {
 
     /// A file trained at another size brings its own grid: the embedding takes its shape.
     public override func adoptShapes(from tensors: [String: Tensor], prefix: String) {
-        guard let incoming = tensors[prefix + "pos_embed"], incoming.rank == 3, incoming.size(0) == 1,
-              incoming.size(2) == positionEmbedding.size(2), incoming.size(1) != positionEmbedding.size(1) else { return }
-        positionEmbedding = Tensor.zeros(incoming.shape, dtype: positionEmbedding.dtype, device: positionEmbedding.device)
+        if let adopted = positionEmbedding.adoptingSequenceLength(of: tensors[prefix + "pos_embed"]) {
+            positionEmbedding = adopted
+        }
     }
 
     /// timm's `_pos_embed` with `dynamic_img_size`: tokens (N, H·W, D) of an H × W grid.

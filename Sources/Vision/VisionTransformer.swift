@@ -69,10 +69,9 @@ final class TransformerEncoder: Module {
 
     /// The weights' own grid wins: a file trained at another size replaces the embedding.
     override func adoptShapes(from tensors: [String: Tensor], prefix: String) {
-        guard let incoming = tensors[prefix + "pos_embedding"], incoming.rank == 3,
-              incoming.size(0) == 1, incoming.size(2) == positionEmbedding.size(2),
-              incoming.size(1) != positionEmbedding.size(1) else { return }
-        positionEmbedding = Tensor.zeros(incoming.shape, dtype: positionEmbedding.dtype, device: positionEmbedding.device)
+        if let adopted = positionEmbedding.adoptingSequenceLength(of: tensors[prefix + "pos_embedding"]) {
+            positionEmbedding = adopted
+        }
     }
 }
 
@@ -168,4 +167,14 @@ public func resamplePositionEmbedding(_ embedding: Tensor, prefixTokens: Int, fr
                                          antialias: true).to(embedding.dtype)
     let flat = resized.permute([0, 2, 3, 1]).reshape([1, new.0 * new.1, d])
     return prefixTokens > 0 ? Tensor.cat([prefix, flat], dim: 1) : flat
+}
+
+extension Tensor {
+    /// For position embeddings (1, L, D) whose length L follows the grid the weights were
+    /// trained at: a zero tensor shaped as `incoming` when only L differs, else nil.
+    func adoptingSequenceLength(of incoming: Tensor?) -> Tensor? {
+        guard let incoming, incoming.rank == 3, rank == 3, incoming.size(0) == 1, incoming.size(2) == size(2),
+              incoming.size(1) != size(1) else { return nil }
+        return Tensor.zeros(incoming.shape, dtype: dtype, device: device)
+    }
 }
