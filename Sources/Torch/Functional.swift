@@ -31,7 +31,9 @@ public enum Functional {
     ) -> Tensor {
         let s = [Int64(stride.0), Int64(stride.1)], p = [Int64(padding.0), Int64(padding.1)]
         let d = [Int64(dilation.0), Int64(dilation.1)]
-        return op(ct_conv2d(input.handle, weight.handle, bias?.handle, s, p, d, Int64(groups)), "conv2d")
+        let output = op(ct_conv2d(input.handle, weight.handle, bias?.handle, s, p, d, Int64(groups)), "conv2d")
+        MultiplyAdds.convolution(output: output, weight: weight)
+        return output
     }
 
     /// Constant padding; `pad` lists (before, after) pairs from the last dimension
@@ -53,7 +55,9 @@ public enum Functional {
 
     /// `input @ weight.T + bias`; weight is (out, in).
     public static func linear(_ input: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
-        op(ct_linear(input.handle, weight.handle, bias?.handle), "linear")
+        let output = op(ct_linear(input.handle, weight.handle, bias?.handle), "linear")
+        MultiplyAdds.product(output: output, inner: MultiplyAdds.active ? weight.size(-1) : 0)
+        return output
     }
 
     /// Normalises over the trailing `normalizedShape` dimensions, as `F.layer_norm`.
@@ -71,12 +75,20 @@ public enum Functional {
     public static func scaledDotProductAttention(_ query: Tensor, _ key: Tensor, _ value: Tensor, mask: Tensor? = nil,
                                                  dropout: Double = 0, isCausal: Bool = false,
                                                  scale: Double? = nil) -> Tensor {
+        let output: Tensor
         if var scale {
-            return op(ct_scaled_dot_product_attention(query.handle, key.handle, value.handle, mask?.handle, dropout,
-                                                      isCausal, &scale), "scaled_dot_product_attention")
+            output = op(ct_scaled_dot_product_attention(query.handle, key.handle, value.handle, mask?.handle, dropout,
+                                                        isCausal, &scale), "scaled_dot_product_attention")
+        } else {
+            output = op(ct_scaled_dot_product_attention(query.handle, key.handle, value.handle, mask?.handle, dropout,
+                                                        isCausal, nil), "scaled_dot_product_attention")
         }
-        return op(ct_scaled_dot_product_attention(query.handle, key.handle, value.handle, mask?.handle, dropout,
-                                                  isCausal, nil), "scaled_dot_product_attention")
+        if MultiplyAdds.active && output.isDefined {
+            // q kᵀ then the weights times v: (…·L) rows, S keys, E + Ev multiply-adds each.
+            let (e, ev, s) = (query.size(-1), value.size(-1), key.size(-2))
+            MultiplyAdds.add(output.count / max(ev, 1) * s * (e + ev))
+        }
+        return output
     }
 
     public static func relu(_ x: Tensor) -> Tensor { x.unary(CT_RELU, "relu") }

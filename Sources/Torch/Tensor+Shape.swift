@@ -1,7 +1,11 @@
 import CTorch
 
 extension Tensor {
-    public func matmul(_ other: Tensor) -> Tensor { op(ct_matmul(handle, other.handle), "matmul") }
+    public func matmul(_ other: Tensor) -> Tensor {
+        let output = op(ct_matmul(handle, other.handle), "matmul")
+        MultiplyAdds.product(output: output, inner: MultiplyAdds.active ? shape.last ?? 1 : 0)
+        return output
+    }
 
     /// A tensor with `shape` (one entry may be -1); a view when possible.
     public func reshape(_ shape: [Int]) -> Tensor {

@@ -126,3 +126,21 @@ public final class ClassifierHead: Sequential {
         super.init(layers)
     }
 }
+
+extension ImageClassifier {
+    /// Multiply-adds of one eval-mode forward pass on one `imageSize`² image (convolutions,
+    /// linear layers, attention's products; torchvision's "GFLOPS" ×10⁹). Runs that pass on
+    /// the model's device, no gradients, and puts the model back in the mode it was in.
+    public func multiplyAdds(imageSize: Int) throws -> Int {
+        let channels = (module(at: firstConvKey) as? Conv2d)?.inChannels ?? 3
+        let device = parameters.first?.value.device ?? .cpu
+        let wasTraining = isTraining
+        _ = eval()
+        defer { if wasTraining { _ = train() } }
+        return try withTorchErrors {
+            MultiplyAdds.count {
+                Torch.inferenceMode { _ = self(Tensor.zeros([1, channels, imageSize, imageSize]).to(device)) }
+            }.multiplyAdds
+        }
+    }
+}

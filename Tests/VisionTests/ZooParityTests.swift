@@ -44,6 +44,12 @@ struct ZooFixture: Decodable {
               let index = try? JSONDecoder().decode([String: ZooFixture].self, from: data) else { return [:] }
         return index
     }()
+    /// Each model's multiply-adds on its parity input, by torch's FlopCounterMode
+    /// (`make_fixtures.py --multiply-adds`).
+    static let multiplyAdds: [String: Int] = {
+        guard let data = try? Data(contentsOf: directory.appendingPathComponent("multiply_adds.json")) else { return [:] }
+        return (try? JSONDecoder().decode([String: Int].self, from: data)) ?? [:]
+    }()
 }
 
 func expectClose(_ actual: Tensor?, _ expected: Tensor?, _ what: String, atol: Double = 1e-4, rtol: Double = 1e-4)
@@ -68,6 +74,7 @@ struct ZooParityTests {
 
     @Test func fixturesCoverEveryTorchvisionModel() {
         #expect(Set(ZooFixture.all.keys) == Set(Self.torchvisionModels))
+        #expect(Set(ZooFixture.multiplyAdds.keys) == Set(Self.torchvisionModels))
     }
 
     @Test(arguments: torchvisionModels)
@@ -93,7 +100,9 @@ struct ZooParityTests {
         Torch.manualSeed(fixture.seed + 1)
         let x = Tensor.randn([2, 3, fixture.input, fixture.input])
         model.eval()
-        let (logits, features) = Torch.noGrad { (model(x), model.pooledFeatures(x)) }
+        let (logits, multiplyAdds) = Torch.noGrad { MultiplyAdds.count { model(x) } }
+        let features = Torch.noGrad { model.pooledFeatures(x) }
+        #expect(multiplyAdds == ZooFixture.multiplyAdds[name], "\(name): multiply-adds vs FlopCounterMode's")
         let worst = expectClose(logits, expected["logits"], "\(name) eval logits")
         _ = expectClose(features, expected["features"], "\(name) pooled features")
         print("parity \(name): largest eval-logit difference \(worst)")

@@ -9,7 +9,8 @@ and Swift the same numbers. Run by hand with the Python torch of the very same w
 
     ~/.cache/graft/ref-venv/bin/python Tests/VisionTests/Fixtures/make_fixtures.py [NAME ...]
 
-With names, only those models are (re)made and the rest of models.json is kept.
+With names, only those models are (re)made and the rest of models.json is kept. With
+`--multiply-adds`, only multiply_adds.json (every model's count on its parity input).
 
 Pinned: torch==2.15.0, torchvision==0.29.2, timm==1.0.31.
 """
@@ -182,8 +183,26 @@ def fill(model, seed, gain):
                 t.copy_(torch.randn(t.shape) * 0.1)
 
 
-index = {}
 import sys
+
+if sys.argv[1:] == ["--multiply-adds"]:
+    # multiply_adds.json: each model's multiply-adds on the parity input (2 images at its
+    # fixture size, eval mode), by torch's FlopCounterMode (2 FLOPs per multiply-add).
+    # Gradients stay on: under no_grad nn.MultiheadAttention takes its fused fast path,
+    # whose products FlopCounterMode does not see (torchvision's ViTs would lose 36 %).
+    from torch.utils.flop_counter import FlopCounterMode
+    counts = {}
+    for name, (make, size, _) in MODELS.items():
+        model = make().eval()
+        with FlopCounterMode(display=False) as counter:
+            model(torch.zeros(2, 3, size, size))
+        counts[name] = counter.get_total_flops() // 2
+        print(name, counts[name] / 1e9)
+    with open(os.path.join(HERE, "multiply_adds.json"), "w") as f:
+        json.dump(counts, f, indent=1, sort_keys=True)
+    sys.exit(0)
+
+index = {}
 only = set(sys.argv[1:])
 if only and os.path.exists(os.path.join(HERE, "models.json")):
     with open(os.path.join(HERE, "models.json")) as f:
