@@ -132,3 +132,30 @@ int ct_cuda_load(void) {
 }
 
 }  // extern "C"
+
+// Intra-op threads for the calling thread only, so several threads can each run small
+// ops serially without oversubscribing the cores: OpenMP's nthreads-var is a per-thread
+// setting, and MKL (inside libtorch_cpu when it carries it) has its own thread-local one.
+// Both are looked up at run time: a libtorch without OpenMP or MKL simply lacks them.
+// n > 0 sets both and returns the previous OpenMP value (0 without OpenMP); n ≤ 0 puts
+// OpenMP back to -n (when positive) and MKL back on its global setting.
+int ct_set_thread_local_num_threads(int n) {
+  using SetThreads = void (*)(int);
+  using GetThreads = int (*)(void);
+  // The Fortran-convention name (argument by pointer): in the torch wheel the plain C name is
+  // an alias of it, so this is the one spelling that means the same in every MKL.
+  using SetLocal = int (*)(const int *);
+  static const auto omp_set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
+  static const auto omp_get = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "omp_get_max_threads"));
+  static const auto mkl_local = reinterpret_cast<SetLocal>(dlsym(RTLD_DEFAULT, "mkl_set_num_threads_local_"));
+  int previous = omp_get ? omp_get() : 0;
+  if (n > 0) {
+    if (omp_set) omp_set(n);
+    if (mkl_local) mkl_local(&n);
+  } else {
+    if (omp_set && -n > 0) omp_set(-n);
+    const int global = 0;  // 0: follow the global setting again
+    if (mkl_local) mkl_local(&global);
+  }
+  return previous;
+}

@@ -17,6 +17,17 @@ public enum Torch {
         }
     }
 
+    /// Runs `body` with libtorch's intra-op parallelism at `threads` for the calling thread
+    /// only (OpenMP's and MKL's thread-local settings), then restores it: for work spread
+    /// over several threads of one's own, each running small ops, which would otherwise
+    /// each start a team of threads on the same cores.
+    public static func withThreadLocalThreads<R>(_ threads: Int, _ body: () throws -> R) rethrows -> R {
+        configure()
+        let previous = ct_set_thread_local_num_threads(Int32(Swift.max(1, threads)))
+        defer { _ = ct_set_thread_local_num_threads(-previous) }
+        return try body()
+    }
+
     private static let defaultThreads: Void = {
         _ = ct_set_num_threads(Int32(ProcessInfo.processInfo.activeProcessorCount))
     }()

@@ -47,16 +47,19 @@ public struct LogME: Sendable, Equatable {
             throw TransferabilityError("LogME needs labels 0..<C with C ≥ 2")
         }
         let n = f.size(0)
-        var matrix = f
         var reducedTo: Int?
+        let u: Tensor, s: Tensor
         if n <= f.size(1) {
+            // The top d principal components F V_d = U_d S_d come straight from the N × N Gram
+            // matrix F Fᵀ = U S² Uᵀ of the centred features, and are their own SVD.
             let d = max(1, (n + 1) / 2 - 1)
             let centred = f - f.mean(dim: 0, keepDim: true)
-            let (_, _, vh) = try withTorchErrors { centred.svd() }
-            matrix = centred.matmul(vh.slice(dim: 0, start: 0, end: d).transposed(0, 1))
+            let (gu, s2, _) = try withTorchErrors { centred.matmul(centred.transposed(0, 1)).svd() }
+            (u, s) = (gu.slice(dim: 1, start: 0, end: d), s2.slice(dim: 0, start: 0, end: d).clamp(min: 0).sqrt())
             reducedTo = d
+        } else {
+            (u, s, _) = try withTorchErrors { f.svd() }
         }
-        let (u, s, _) = try withTorchErrors { matrix.svd() }
         let sigma = (s * s).toArray(Double.self)
         let uT = u.transposed(0, 1).contiguous()
         var perClass: [(Double, Double, Double)] = []

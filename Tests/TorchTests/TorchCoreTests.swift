@@ -38,6 +38,25 @@ import CTorch
         }
     }
 
+    /// The calling thread's intra-op threads change inside the scope only, and another
+    /// thread's stay as they were meanwhile.
+    @Test func threadLocalThreadsAreScopedToTheThread() throws {
+        let before = Torch.numThreads
+        final class Seen: @unchecked Sendable { var threads = 0; let done = DispatchSemaphore(value: 0) }
+        let (inside, elsewhere) = Torch.withThreadLocalThreads(1) { () -> (Int, Int) in
+            let seen = Seen()
+            Thread { seen.threads = Torch.numThreads; seen.done.signal() }.start()
+            seen.done.wait()
+            return (Torch.numThreads, seen.threads)
+        }
+        #expect(inside == 1 && Torch.numThreads == before)
+        #expect(elsewhere == before || before == 1, "another thread saw \(elsewhere) threads")
+        // Products inside the scope are the same numbers.
+        let a = Torch.withManualSeed(1) { Tensor.randn([64, 64], dtype: .float64) }
+        let serial = Torch.withThreadLocalThreads(1) { a.matmul(a) }
+        #expect((serial - a.matmul(a)).abs().max().double < 1e-12)
+    }
+
     @Test func creationAndReadBack() {
         let a = Tensor([1, 2, 3, 4, 5, 6] as [Float], shape: [2, 3])
         #expect(a.shape == [2, 3] && a.dtype == .float32 && a.count == 6)

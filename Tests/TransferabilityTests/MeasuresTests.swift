@@ -81,6 +81,13 @@ import Torch
         let f = Torch.withManualSeed(2) { Tensor.randn([12, 64], dtype: .float64) }
         let result = try LogME.compute(features: f, labels: y)
         #expect(result.reducedTo == 5 && result.score.isFinite)
+        // The same as LogME on the top 5 principal components by a full SVD (12 > 5: no PCA there).
+        let centred = f - f.mean(dim: 0, keepDim: true)
+        let (_, _, vh) = centred.svd()
+        let components = centred.matmul(vh.slice(dim: 0, start: 0, end: 5).transposed(0, 1))
+        let direct = try LogME.compute(features: components, labels: y)
+        #expect(direct.reducedTo == nil)
+        #expect(abs(direct.score - result.score) < 1e-10, "\(result.score) vs \(direct.score) on the components")
     }
 
     @Test func stratifiedFoldsHoldEveryClassInProportion() {
@@ -108,6 +115,9 @@ import Torch
         #expect(informative.accuracy > 0.9 && informative.accuracy > random.accuracy + 0.3,
                 "probe \(informative.accuracy) ± \(informative.sd) vs random \(random.accuracy)")
         #expect(informative.scores.count == LinearProbe.defaultGrid.count)
+        // Converged: a far tighter tolerance classifies every held-out sample the same way.
+        let tight = try LinearProbe.crossValidated(features: f, labels: y, tolerance: 1e-9)
+        #expect(tight.heldOutCorrect == informative.heldOutCorrect && tight.l2 == informative.l2)
     }
 
     /// The fit is the minimiser: at the returned weights the objective's gradient is ~0
@@ -126,5 +136,73 @@ import Torch
         let h = 1e-5
         let slope = (loss(model.weight + direction * h, model.bias) - loss(model.weight - direction * h, model.bias)) / (2 * h)
         #expect(abs(slope) < 1e-6, "directional derivative \(slope) at the fit")
+    }
+
+    /// With fewer samples than dimensions the fit runs in the rows' span (N × r instead of
+    /// N × D): the weights it hands back are still the full problem's minimiser (the
+    /// penalised loss is flat along random full-space directions at them).
+    @Test func theRowSpaceFitIsTheFullProblemsMinimiser() throws {
+        let (n, d, c) = (24, 60, 3)
+        let labels = (0..<n).map { $0 % c }
+        let f = Torch.withManualSeed(7) { Tensor.randn([n, d], dtype: .float64) }
+            + Tensor(labels.map { Double($0) }, shape: [n, 1]) * 0.5
+        let l2 = 0.05
+        let model = LinearProbe.fit(features: f, labels: labels, classes: c, l2: l2, tolerance: 1e-10)
+        #expect(model.weight.shape == [d, c])
+        func loss(_ w: Tensor, _ b: Tensor) -> Double {
+            let x = (f - model.mean) / model.scale
+            let logp = (x.matmul(w) + b).logSoftmax(dim: 1)
+            let picked = labels.enumerated().map { logp[$0.offset, $0.element].double }.reduce(0, +)
+            return -picked / Double(n) + l2 / 2 * (w * w).sum().double
+        }
+        for seed in UInt64(8)...10 {
+            let direction = Torch.withManualSeed(seed) { Tensor.randn([d, c], dtype: .float64) }
+            let h = 1e-5
+            let slope = (loss(model.weight + direction * h, model.bias) - loss(model.weight - direction * h, model.bias))
+                / (2 * h)
+            #expect(abs(slope) < 1e-6, "directional derivative \(slope) at the fit")
+        }
+        // Warm-starting from the full-space answer, there's nothing left to do.
+        let again = LinearProbe.fit(features: f, labels: labels, classes: c, l2: l2, tolerance: 1e-8,
+                                    start: model.parameters)
+        #expect(again.iterations <= 2)
+    }
+
+    /// The compact L-BFGS product equals the two-loop recursion's on the same pairs and
+    /// scaled diagonal, as pairs come and go past the memory's capacity.
+    @Test func theCompactInverseHessianEqualsTheTwoLoopRecursion() {
+        let p = 40
+        let diagonal = Torch.withManualSeed(11) { Tensor.rand([p], dtype: .float64) + 0.5 }
+        var memory = LBFGSMemory(diagonal: diagonal, capacity: 4)
+        var pairs: [(Tensor, Tensor)] = []
+        // y = A s for a fixed positive-definite A: every pair has positive curvature.
+        let a = Torch.withManualSeed(12) { () -> Tensor in
+            let m = Tensor.randn([p, p], dtype: .float64)
+            return m.matmul(m.transposed(0, 1)) / Double(p) + Tensor.eye(p, dtype: .float64)
+        }
+        for step in 0..<7 {
+            let s = Torch.withManualSeed(UInt64(20 + step)) { Tensor.randn([p], dtype: .float64) }
+            let y = a.matmul(s)
+            memory.add(s: s, y: y)
+            pairs.append((s, y))
+            if pairs.count > 4 { pairs.removeFirst() }
+            let g = Torch.withManualSeed(UInt64(40 + step)) { Tensor.randn([p], dtype: .float64) }
+            // The two-loop recursion with H₀ = γ D, γ = sᵀy / yᵀDy of the newest pair.
+            var q = g
+            var alphas: [Double] = []
+            for (s, y) in pairs.reversed() {
+                let alpha = (s * q).sum().double / (s * y).sum().double
+                alphas.append(alpha)
+                q = q - y * alpha
+            }
+            let (ls, ly) = pairs[pairs.count - 1]
+            q = q * diagonal * ((ls * ly).sum().double / (ly * ly * diagonal).sum().double)
+            for ((s, y), alpha) in zip(pairs, alphas.reversed()) {
+                q = q + s * (alpha - (y * q).sum().double / (s * y).sum().double)
+            }
+            let compact = memory.inverseHessianTimes(g)
+            let difference = (compact - q).abs().max().double / q.abs().max().double
+            #expect(difference < 1e-10, "step \(step): relative difference \(difference)")
+        }
     }
 }

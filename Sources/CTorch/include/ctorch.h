@@ -36,6 +36,9 @@ void ct_clear_error(void);
 const char *ct_version(void);            // "2.15.0"
 int ct_set_num_threads(int n);
 int ct_get_num_threads(void);
+// Intra-op threads for the calling thread only (OpenMP and MKL thread-local settings): n > 0 sets
+// them and returns the previous OpenMP value; n <= 0 restores OpenMP to -n and MKL to its global value.
+int ct_set_thread_local_num_threads(int n);
 /// glibc's mallopt(M_MMAP_THRESHOLD and M_TRIM_THRESHOLD, bytes), and a CPU allocator
 /// that reuses freed blocks (malloc, aligned by hand); 1 on success, 0 elsewhere.
 int ct_malloc_keep_freed(int bytes);
