@@ -14,6 +14,12 @@ struct Select: ParsableCommand {
             their ImageNet head, the weights' ImageNet top-1, parameters and measured images/s, \
             and how often each candidate comes out first over 1000 bootstrap resamples.
 
+            --budget SECONDS then fine-tunes the best three for about that long by successive \
+            halving (each round's time split among those still in, the better half going on): a \
+            head on cached features, then the whole network, scored on --val / --val-split \
+            (or, without them, on a stratified fifth of the training images held out for it). \
+            The winner becomes the recommendation; its run folder is under --out/fine-tunes.
+
             Candidates: --models a,b,c (NAME or NAME:WEIGHTS, e.g. resnet50:IMAGENET1K_V1 or \
             resnet50:none), --local (every model whose weights are on this machine; the default), \
             or --all (every model in the zoo, downloading weights).
@@ -22,6 +28,7 @@ struct Select: ParsableCommand {
               graft select photos --out runs/select
               graft select photos --models efficientnet_lite0,efficientnet_lite2,resnet50 --image-size 160
               graft select photos --json | jq -r 'select(.recommended) | .model'
+              graft select photos --val-split 0.2 --budget 600 --out runs/select
             """
     )
 
@@ -34,7 +41,8 @@ struct Select: ParsableCommand {
     @Flag(help: "Every model whose weights are on this machine (the default).") var local = false
     @Flag(help: "Every model in the zoo (weights found or downloaded).") var all = false
     @Option(help: "Square input size for every candidate (default: each weights' own).") var imageSize: Int?
-    @Option(help: "Batch size of the feature passes.") var batchSize: Int = 32
+    @Option(help: "Batch size of the feature passes (and the fine-tunes).") var batchSize: Int = 32
+    @Option(help: "Seconds for short fine-tunes of the best three (successive halving).") var budget: Double?
     @Option(help: "Folder for the feature cache, results.jsonl and select.html (default: nothing kept).")
     var out: String?
     @OptionGroup(title: "Runtime") var runtime: RuntimeOptions
@@ -47,6 +55,7 @@ struct Select: ParsableCommand {
         if val != nil && valSplit != nil { throw ValidationError("give --val or --val-split, not both") }
         try check("--val-split", valSplit, in: 0...1, open: true)
         try check("--batch-size", batchSize, in: 1...65_536)
+        try check("--budget", budget, in: 1...604_800)
         for candidate in try candidates() {
             try checkImageSize(imageSize, model: candidate.model, training: false)
             try checkWeightsTag(candidate.weights, model: candidate.model)
@@ -105,7 +114,7 @@ struct Select: ParsableCommand {
             let measured = try ModelSelection.measure(
                 candidate, features: features, probabilities: probabilities, labels: labels, seconds: seconds,
                 fromCache: cached, imageSize: size, parameters: loaded.model.parameterCount(),
-                imagenetTop1: loaded.catalogueEntry?.accuracy)
+                imagenetTop1: loaded.catalogueEntry?.accuracy, multiplyAdds: try? loaded.model.multiplyAdds(imageSize: size))
             var report = measured
             if let validation {
                 let valCache = outURL?.appendingPathComponent(
@@ -123,8 +132,16 @@ struct Select: ParsableCommand {
                           + (cached ? " (cached features)" : ""))
             reports.append(report)
         }
-        let ranked = ModelSelection.rank(reports)
-        let best = ranked[0]
+        var ranked = ModelSelection.rank(reports)
+        let featureSeconds = ranked.map(\.featureSeconds).reduce(0, +)
+        let measureSeconds = ranked.map(\.measureSeconds).reduce(0, +)
+        progress.line(String(format: "measures: %.2f s", measureSeconds)
+                      + (featureSeconds > 0 ? String(format: ", %.1f %% of the %.1f s of feature passes",
+                                                      100 * measureSeconds / featureSeconds, featureSeconds) : ""))
+        if let budget {
+            ranked = try race(ranked, budget: budget, train: dataset, validation: validation, out: outURL, progress: progress)
+        }
+        guard let (best, reason) = ModelSelection.recommendation(ranked) else { return }
         var command = "graft train \(trainData) --model \(best.candidate.model)"
         if best.candidate.weights != .pretrained { command += " --weights \(best.candidate.weights)" }
         if let val { command += " --val \(val)" } else if let valSplit { command += " --val-split \(valSplit)" }
@@ -133,8 +150,9 @@ struct Select: ParsableCommand {
         let disagreements = ModelSelection.disagreements(ranked)
         if json {
             for (i, r) in ranked.enumerated() { print(try jsonLine(jsonObject(r, rank: i + 1))) }
-            print(try jsonLine(["recommended": best.candidate.description, "command": command,
-                                "disagreements": disagreements]))
+            print(try jsonLine(["recommended": best.candidate.description, "reason": reason, "command": command,
+                                "disagreements": disagreements, "measure_seconds": measureSeconds,
+                                "feature_seconds": featureSeconds]))
         } else {
             printTable(ranked)
             for r in ranked where r.logMEReducedTo != nil {
@@ -142,7 +160,7 @@ struct Select: ParsableCommand {
                       + "(\(dataset.count) images ≤ \(r.featureDimension) feature dimensions)")
             }
             for d in disagreements { print("warning: the measures disagree: \(d)") }
-            print("recommended: \(best.candidate) (first in \(Int((best.firstShare * 100).rounded())) % of bootstrap resamples)")
+            print("recommended: \(best.candidate): \(reason)")
             print("next: \(command)")
         }
         if let outURL {
@@ -151,7 +169,8 @@ struct Select: ParsableCommand {
             try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: outURL.appendingPathComponent("results.jsonl"),
                                                                         options: .atomic)
             let page = SelectionPage(data: trainData, images: dataset.count, classes: dataset.classes.count,
-                                     ranked: ranked, command: command, disagreements: disagreements,
+                                     ranked: ranked, recommended: best.candidate.description, reason: reason,
+                                     command: command, disagreements: disagreements,
                                      created: ISO8601DateFormatter().string(from: Date()))
             let html = outURL.appendingPathComponent("select.html")
             try Data(try page.html().utf8).write(to: html, options: .atomic)
@@ -172,25 +191,84 @@ struct Select: ParsableCommand {
         if let v = r.nce { o["nce"] = v }
         if let v = r.imagenetTop1 { o["imagenet_top1"] = v }
         if let v = r.validationAccuracy { o["validation_accuracy"] = v }
+        if let v = r.multiplyAdds { o["gflops"] = Double(v) / 1e9 }
+        o["measure_seconds"] = r.measureSeconds
+        if let race = r.fineTune {
+            var f: [String: Any] = ["epochs": race.fineTuneEpochs, "seconds": race.seconds]
+            if out != nil { f["run"] = race.runDirectory.path }
+            if let v = race.validationAccuracy { f["validation_accuracy"] = v }
+            if let v = race.droppedAfter { f["dropped_after_round"] = v }
+            if let v = race.failure { f["failure"] = v }
+            o["fine_tune"] = f
+        }
         return o
     }
 
     func printTable(_ ranked: [ModelSelection.Report]) {
+        let raced = ranked.contains { $0.fineTune != nil }
         let width = max(5, ranked.map { $0.candidate.description.count }.max() ?? 5)
         func cell(_ v: Double?, _ format: String) -> String { v.map { String(format: format, $0) } ?? "-" }
         print("#  " + "model".padding(toLength: width, withPad: " ", startingAt: 0)
-              + "  probe ± sd      k-NN    LogME     LEEP     NCE  first  ImageNet  params    img/s")
+              + "  probe ± sd      k-NN    LogME     LEEP     NCE  first  ImageNet  params  GFLOPs    img/s"
+              + (raced ? "  fine-tune" : ""))
         for (i, r) in ranked.enumerated() {
             let probe = String(format: "%.3f ± %.3f", r.probeAccuracy, r.probeSD)
             let columns: [(String, Int)] = [
                 (probe, 13), (cell(r.knnAccuracy, "%.3f"), 7), (cell(r.logME, "%.3f"), 8), (cell(r.leep, "%.3f"), 8),
                 (cell(r.nce, "%.3f"), 7), (String(format: "%.0f%%", r.firstShare * 100), 6),
                 (cell(r.imagenetTop1, "%.1f%%"), 9), (String(format: "%.1fM", Double(r.parameters) / 1e6), 7),
+                (cell(r.multiplyAdds.map { Double($0) / 1e9 }, "%.2f"), 7),
                 (r.fromCache ? "cached" : String(format: "%.1f", r.imagesPerSecond), 8),
-            ]
+            ] + (raced ? [(r.fineTune.map { f in f.failure != nil ? "failed" : cell(f.validationAccuracy, "%.3f") } ?? "-", 10)] : [])
             let row = columns.map { String(repeating: " ", count: max(0, $0.1 - $0.0.count)) + $0.0 }.joined(separator: " ")
             print(String(i + 1).padding(toLength: 3, withPad: " ", startingAt: 0)
                   + r.candidate.description.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + row)
         }
+    }
+
+    /// The short fine-tunes of the best three, their outcome put on their reports.
+    func race(_ ranked: [ModelSelection.Report], budget: Double, train: any Dataset, validation: (any Dataset)?,
+              out: URL?, progress: ProgressReporter) throws -> [ModelSelection.Report] {
+        var (trainSet, valSet): (any Dataset, any Dataset)
+        if let validation {
+            (trainSet, valSet) = (train, validation)
+        } else {
+            let parts = train.split(validationFraction: 0.2, seed: 0)
+            (trainSet, valSet) = (parts.train, parts.validation)
+            progress.line("fine-tunes: \(parts.validation.count) of the training images held out to score them "
+                          + "(give --val or --val-split to choose)")
+        }
+        let finalists = Array(ranked.prefix(3).map(\.candidate))
+        var race = FineTuneRace(budget: budget)
+        race.imageSize = imageSize
+        race.batchSize = batchSize
+        race.device = runtime.device
+        race.workers = runtime.workerCount
+        let temporary = out == nil
+            ? FileManager.default.temporaryDirectory.appendingPathComponent("graft-select-\(UUID().uuidString)") : nil
+        defer { if let temporary { try? FileManager.default.removeItem(at: temporary) } }
+        let directory = out?.appendingPathComponent("fine-tunes") ?? temporary!
+        progress.line(String(format: "fine-tuning %@ for %.0f s in %d round%@ of successive halving",
+                             finalists.map(\.description).joined(separator: ", "), budget,
+                             FineTuneRace.rounds(for: finalists.count), FineTuneRace.rounds(for: finalists.count) == 1 ? "" : "s"))
+        let entries = try race.run(finalists, train: trainSet, validation: valSet, directory: directory) { candidate, round, event in
+            switch event {
+            case .batchFinished(let epoch, let batch, let of, _, _, _):
+                progress.bar(batch + 1, of, "round \(round) \(candidate) epoch \(epoch + 1)")
+            case .phaseStarted(.fineTune, _, _):
+                progress.line("round \(round) \(candidate): the head trained on cached features, now the whole network")
+            case .epochFinished(let record) where record.phase == .fineTune:
+                progress.line("round \(round) \(candidate) epoch \(record.epoch + 1) (\(record.phase.rawValue)): "
+                              + String(format: "validation accuracy %.3f, %.1f s", record.valAccuracy ?? 0, record.seconds))
+            default: break
+            }
+        }
+        var out = ranked
+        for entry in entries {
+            guard let i = out.firstIndex(where: { $0.candidate == entry.candidate }) else { continue }
+            out[i].fineTune = entry
+            if let failure = entry.failure { progress.line("fine-tune of \(entry.candidate) failed: \(failure)") }
+        }
+        return out
     }
 }

@@ -43,13 +43,17 @@ public struct SelectionPage: Sendable {
     public var images: Int
     public var classes: Int
     public var ranked: [ModelSelection.Report]
+    /// The candidate to train and why (``ModelSelection/recommendation(_:)``).
+    public var recommended: String
+    public var reason: String
     public var command: String
     public var disagreements: [String]
     public var created: String
 
-    public init(data: String, images: Int, classes: Int, ranked: [ModelSelection.Report], command: String,
-                disagreements: [String], created: String) {
+    public init(data: String, images: Int, classes: Int, ranked: [ModelSelection.Report], recommended: String,
+                reason: String, command: String, disagreements: [String], created: String) {
         (self.data, self.images, self.classes, self.ranked) = (data, images, classes, ranked)
+        (self.recommended, self.reason) = (recommended, reason)
         (self.command, self.disagreements, self.created) = (command, disagreements, created)
     }
 
@@ -62,6 +66,7 @@ public struct SelectionPage: Sendable {
                          f(r.validationAccuracy), f(r.knnAccuracy), f(r.logME) + (r.logMEReducedTo.map { " (PCA \($0))" } ?? ""), f(r.leep),
                          f(r.nce), f(r.firstShare * 100, "%.0f %%"), f(r.imagenetTop1, "%.1f %%"),
                          String(format: "%.1f M", Double(r.parameters) / 1e6),
+                         f(r.multiplyAdds.map { Double($0) / 1e9 }, "%.2f"),
                          r.fromCache ? "cached" : f(r.imagesPerSecond, "%.1f")]
             rows += "<tr>" + cells.map { "<td>\($0)</td>" }.joined() + "</tr>\n"
         }
@@ -80,6 +85,28 @@ public struct SelectionPage: Sendable {
             let png = try Plots.bars(title: title, labels: names, values: values, errors: errors).pngData()
             chartHTML += "<img alt=\"\(escape(title))\" src=\"data:image/png;base64,\(png.base64EncodedString())\">\n"
         }
+        var raceHTML = ""
+        let raced = ranked.compactMap(\.fineTune).sorted { ($0.droppedAfter ?? .max) > ($1.droppedAfter ?? .max) }
+        if !raced.isEmpty {
+            var raceRows = ""
+            for entry in raced {
+                let outcome = entry.failure.map { "failed: " + escape($0) }
+                    ?? entry.droppedAfter.map { "dropped after round \($0)" } ?? "winner"
+                let rounds = entry.rounds.map { String(format: "%.3f (%d ep.)", $0.validationAccuracy, $0.fineTuneEpochs) }
+                raceRows += "<tr><td>\(escape(entry.candidate.description))</td><td>\(rounds.joined(separator: " → "))</td>"
+                    + "<td>\(f(entry.seconds, "%.0f s"))</td><td>\(outcome)</td></tr>\n"
+            }
+            raceHTML = """
+            <section>
+            <h2>Short fine-tunes (successive halving)</h2>
+            <p>Validation accuracy of the best epoch after each round (fine-tuning epochs so far): a head on cached features, then the whole network.</p>
+            <table>
+            <tr><th>Model</th><th>Rounds</th><th>Time</th><th>Outcome</th></tr>
+            \(raceRows)</table>
+            </section>
+
+            """
+        }
         let warnings = disagreements.map { "<p class=\"warn\">The measures disagree: \(escape($0)).</p>\n" }.joined()
         return """
         <!DOCTYPE html>
@@ -94,16 +121,16 @@ public struct SelectionPage: Sendable {
         <p class="meta">\(escape(data)): \(images) images in \(classes) classes · \(escape(created)) · Graft \(escape(GraftInfo.version))</p>
         <section>
         <h2>Recommendation</h2>
-        <p><b>\(escape(ranked.first?.candidate.description ?? "–"))</b>, first in \(f((ranked.first?.firstShare ?? 0) * 100, "%.0f")) % of bootstrap resamples.</p>
+        <p><b>\(escape(recommended))</b>: \(escape(reason)).</p>
         <pre><code>\(escape(command))</code></pre>
         \(warnings)</section>
         <section>
         <h2>Ranking</h2>
         <table>
-        <tr><th>#</th><th>Model</th><th>Probe ± sd</th><th>Probe on validation</th><th>k-NN</th><th>LogME</th><th>LEEP</th><th>NCE</th><th>First</th><th>ImageNet top-1</th><th>Parameters</th><th>Images/s</th></tr>
+        <tr><th>#</th><th>Model</th><th>Probe ± sd</th><th>Probe on validation</th><th>k-NN</th><th>LogME</th><th>LEEP</th><th>NCE</th><th>First</th><th>ImageNet top-1</th><th>Parameters</th><th>GFLOPs</th><th>Images/s</th></tr>
         \(rows)</table>
         </section>
-        <section>
+        \(raceHTML)<section>
         <h2>Measures</h2>
         \(chartHTML)</section>
         </body>

@@ -56,3 +56,21 @@ public final class EarlyStopping: TrainingCallback {
         if last.epoch - best.epoch >= patience { trainer.stopRequested = true }
     }
 }
+
+/// Stops the run after the epoch that leaves too little of `seconds` (counted from this
+/// callback's creation) for another epoch as long as the last one, as Lightning's
+/// `max_time` does at epoch ends. The checkpoint holds that epoch, so the run can resume.
+public final class TimeLimit: TrainingCallback {
+    public let seconds: TimeInterval
+    public let started: Date
+
+    public init(seconds: TimeInterval, from started: Date = Date()) {
+        self.seconds = seconds
+        self.started = started
+    }
+
+    public func epochFinished(_ trainer: Trainer) throws {
+        guard let last = trainer.history.last else { return }
+        if Date().timeIntervalSince(started) + last.seconds > seconds { trainer.stopRequested = true }
+    }
+}

@@ -48,11 +48,17 @@ public enum ModelSelection {
         public var nce: Double?
         public var imagenetTop1: Double?
         public var parameters: Int
+        /// Multiply-adds of one image's forward pass at `imageSize` (GFLOPs as torchvision counts them ×10⁹).
+        public var multiplyAdds: Int?
         public var featureDimension: Int
         public var imagesPerSecond: Double
         /// Seconds of the feature pass (0 when read from the cache).
         public var featureSeconds: Double
         public var fromCache: Bool
+        /// Seconds the measures took on the features (probe, k-NN, LogME, LEEP/NCE).
+        public var measureSeconds: Double = 0
+        /// The short fine-tune's outcome, when the candidate was in the race (`--budget`).
+        public var fineTune: FineTuneRace.Entry?
         /// Share of bootstrap resamples in which this candidate's probe is first.
         public var firstShare: Double = 0
         /// The probe fitted on every training image at the chosen L2, scored on a separate
@@ -109,22 +115,30 @@ public enum ModelSelection {
     /// The measures on one candidate's features.
     public static func measure(_ candidate: Candidate, features: Tensor, probabilities: Tensor?, labels: [Int],
                                seconds: Double, fromCache: Bool, imageSize: Int, parameters: Int,
-                               imagenetTop1: Double?) throws -> Report {
+                               imagenetTop1: Double?, multiplyAdds: Int? = nil) throws -> Report {
+        let started = Date()
         let f = features.to(.float64)
-        let probe = try LinearProbe.crossValidated(features: f, labels: labels)
-        let knn = try NearestNeighbours.accuracy(features: f, labels: labels)
-        let logME = try LogME.compute(features: f, labels: labels)
+        // Small matrices: one thread per op does them faster than a team (the probe's folds
+        // run side by side instead).
+        let (probe, knn, logME) = try Torch.withThreadLocalThreads(1) {
+            (try LinearProbe.crossValidated(features: f, labels: labels),
+             try NearestNeighbours.accuracy(features: f, labels: labels),
+             try LogME.compute(features: f, labels: labels))
+        }
         var leep: Double?, nce: Double?
         if let probabilities {
             leep = try SourceHeadMeasures.leep(probabilities: probabilities, labels: labels)
             nce = try SourceHeadMeasures.nce(predictions: probabilities.argmax(dim: 1).toArray(Int.self), labels: labels)
         }
-        return Report(candidate: candidate, probeAccuracy: probe.accuracy, probeSD: probe.sd, probeL2: probe.l2,
+        var report = Report(candidate: candidate, probeAccuracy: probe.accuracy, probeSD: probe.sd, probeL2: probe.l2,
                       knnAccuracy: knn.mean, knnSD: knn.sd, logME: logME.score, logMEReducedTo: logME.reducedTo,
                       leep: leep, nce: nce, imagenetTop1: imagenetTop1, parameters: parameters,
+                      multiplyAdds: multiplyAdds,
                       featureDimension: f.size(1), imagesPerSecond: seconds > 0 ? Double(labels.count) / seconds : 0,
                       featureSeconds: seconds, fromCache: fromCache, imageSize: imageSize,
                       heldOutCorrect: probe.heldOutCorrect)
+        report.measureSeconds = Date().timeIntervalSince(started)
+        return report
     }
 
     /// The probe fitted on all of `features` at `l2`, its accuracy on `validation`.
@@ -143,6 +157,22 @@ public enum ModelSelection {
         let shares = RankStability.firstShares(correct: ranked.map(\.heldOutCorrect), resamples: resamples)
         for i in ranked.indices { ranked[i].firstShare = shares[i] }
         return ranked
+    }
+
+    /// The candidate to train and why: the short fine-tunes' winner when there was a race,
+    /// else the probe's first.
+    public static func recommendation(_ ranked: [Report]) -> (report: Report, reason: String)? {
+        if let winner = ranked.first(where: { $0.fineTune != nil && $0.fineTune?.droppedAfter == nil }),
+           let accuracy = winner.fineTune?.validationAccuracy {
+            let epochs = winner.fineTune?.fineTuneEpochs ?? 0
+            return (winner, epochs > 0
+                ? String(format: "best on the validation set after short fine-tunes (%.3f after %d epochs of the whole network)",
+                         accuracy, epochs)
+                : String(format: "best on the validation set after short fine-tunes (%.3f; the budget left time for "
+                         + "head epochs only)", accuracy))
+        }
+        guard let first = ranked.first else { return nil }
+        return (first, "first in \(Int((first.firstShare * 100).rounded())) % of bootstrap resamples")
     }
 
     /// Measures that put another candidate first than the probe does, by name.

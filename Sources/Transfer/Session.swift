@@ -21,6 +21,8 @@ public struct TrainingSession {
     /// replaced); without it such a folder is refused unless the run resumes.
     public var overwrite = false
     public var store = WeightsStore()
+    /// Run after the trainer's own (best model, early stopping), e.g. a ``TimeLimit``.
+    public var callbacks: [any TrainingCallback] = []
 
     public init(recipe: Recipe, train: any Dataset, validation: (any Dataset)?, runDirectory: URL) {
         self.recipe = recipe
@@ -92,6 +94,7 @@ public struct TrainingSession {
                               validation: valLoader, cacheSource: cacheLoader, runDirectory: runDirectory, card: card,
                               device: device)
         trainer.onEvent = onEvent
+        trainer.callbacks += callbacks
         trainer.inputSize = preprocessing.cropSize
         if let augment = recipe.fineTuneAugment, augment != recipe.augment, recipe.fineTuneEpochs > 0 {
             trainer.fineTuneTrain = loader(train, Self.trainTransform(augment, preprocessing), shuffle: true)

@@ -428,10 +428,27 @@ struct CLITests {
         let page = try String(contentsOf: root.appendingPathComponent("select/select.html"), encoding: .utf8)
         #expect(page.contains("Linear-probe accuracy") && page.contains("data:image/png;base64,")
                 && page.contains("graft train "))
-        let again = try Self.graft(arguments)
-        #expect(again.jsonLines.filter { $0["rank"] != nil }.allSatisfy { $0["cached"] as? Bool == true })
-        #expect(again.jsonLines.filter { $0["rank"] != nil }.map { $0["probe_accuracy"] as? Double }
-                == rows.map { $0["probe_accuracy"] as? Double })
+        for r in rows { #expect((r["gflops"] as? Double ?? 0) > 0.05, "\(r["model"] ?? "?"): GFLOPs \(r["gflops"] ?? "none")") }
+        // The rerun reads the features back; with --budget it also fine-tunes the three by
+        // successive halving (two rounds), and the winner becomes the recommendation.
+        let again = try Self.graft(arguments + ["--budget", "30"])
+        #expect(again.status == 0, "\(again.stderr)")
+        let raced = again.jsonLines.filter { $0["rank"] != nil }
+        #expect(raced.allSatisfy { $0["cached"] as? Bool == true })
+        #expect(raced.map { $0["probe_accuracy"] as? Double } == rows.map { $0["probe_accuracy"] as? Double })
+        let fineTunes = raced.compactMap { $0["fine_tune"] as? [String: Any] }
+        #expect(fineTunes.count == 3 && fineTunes.allSatisfy { ($0["epochs"] as? Int ?? 0) >= 1 })
+        let winners = raced.filter { ($0["fine_tune"] as? [String: Any])?["dropped_after_round"] == nil }
+        #expect(winners.count == 1)
+        let winner = try #require(winners.first)
+        #expect(winner["weights"] as? String == "imagenet", "random weights won the fine-tunes")
+        let summary = try #require(again.jsonLines.last)
+        #expect(summary["recommended"] as? String == winner["model"] as? String)
+        #expect((summary["reason"] as? String)?.contains("fine-tunes") == true)
+        let run = try #require((winner["fine_tune"] as? [String: Any])?["run"] as? String)
+        #expect(FileManager.default.fileExists(atPath: run + "/model.safetensors"))
+        let racedPage = try String(contentsOf: root.appendingPathComponent("select/select.html"), encoding: .utf8)
+        #expect(racedPage.contains("Short fine-tunes") && racedPage.contains("GFLOPs") && racedPage.contains("winner"))
     }
 
     @Test func modelsListsTheZoo() throws {

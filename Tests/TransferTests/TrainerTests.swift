@@ -133,6 +133,33 @@ struct TrainerTests {
         return trainer
     }
 
+    /// A time limit stops the run at the first epoch end that leaves no room for another
+    /// epoch as long; a generous one changes nothing.
+    @Test func aTimeLimitStopsAtAnEpochEnd() throws {
+        func run(limit: TimeInterval) throws -> TrainingResult {
+            let model = ResNet.resnet18()
+            model.resetClassifier(numClasses: 2)
+            fillRecipeWeights(model, seed: 3)
+            Torch.manualSeed(4)
+            let data = TensorBatches(images: Tensor.randn([8, 3, 32, 32]), labels: [0, 1, 0, 1, 0, 1, 0, 1], batchSize: 4)
+            var recipe = Recipe(model: "resnet18")
+            recipe.epochs = 6
+            recipe.channelsLast = false
+            recipe.cacheFeatures = .off
+            let trainer = Trainer(recipe: recipe, model: model, classes: ["a", "b"], train: data, validation: nil,
+                                  runDirectory: nil,
+                                  card: ModelCard(architecture: "resnet18", classes: ["a", "b"], preprocessing: .imageNet))
+            trainer.callbacks.append(TimeLimit(seconds: limit))
+            return try trainer.fit()
+        }
+        let cut = try run(limit: 0.001)
+        #expect(cut.history.count == 1 && cut.stoppedEarly)
+        let whole = try run(limit: 3600)
+        #expect(whole.history.count == 6 && !whole.stoppedEarly)
+        #expect(FineTuneRace.rounds(for: 1) == 1 && FineTuneRace.rounds(for: 2) == 1 && FineTuneRace.rounds(for: 3) == 2
+                && FineTuneRace.rounds(for: 5) == 3)
+    }
+
     @Test func resumeEqualsNoInterruptionAcrossThePhaseBoundary() throws {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("graft-resume-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: base) }
