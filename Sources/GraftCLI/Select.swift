@@ -255,7 +255,7 @@ struct Select: ParsableCommand {
             switch event {
             case .batchFinished(let epoch, let batch, let of, _, _, _):
                 progress.bar(batch + 1, of, "round \(round) \(candidate) epoch \(epoch + 1)")
-            case .phaseStarted(.fineTune, _, _):
+            case .phaseStarted(.fineTune, _, _) where round == 1:
                 progress.line("round \(round) \(candidate): the head trained on cached features, now the whole network")
             case .epochFinished(let record) where record.phase == .fineTune:
                 progress.line("round \(round) \(candidate) epoch \(record.epoch + 1) (\(record.phase.rawValue)): "
