@@ -10,6 +10,7 @@ extension Recipe.Augment: ExpressibleByArgument {}
 extension Recipe.ClassWeights: ExpressibleByArgument {}
 extension Recipe.CacheMode: ExpressibleByArgument {}
 extension Recipe.BestMetric: ExpressibleByArgument {}
+extension Recipe.HeadFit: ExpressibleByArgument {}
 extension BatchNormPolicy: ExpressibleByArgument {}
 
 extension FreezeSpec: ExpressibleByArgument {
@@ -108,6 +109,7 @@ func cliMessage(for error: any Error) -> String? {
         case .nonFiniteLoss, .nonFiniteModel: return "\(e) (--lr)"
         case .noTrainableParameters: return "\(e); use --freeze backbone or none"
         case .emptyData, .tooFewClasses: return nil
+        case .unsupported: return "--head-fit: \(e)"
         }
     case let e as MemoryError: return "\(e) (--image-size, --batch-size)"
     case let e as ComputationError where e.isOutOfMemory: return "\(e) (--image-size, --batch-size)"

@@ -31,7 +31,9 @@ struct Train: ParsableCommand {
     @Option(help: "backbone, none, or a layer name (everything up to it stays frozen).")
     var freeze: FreezeSpec = .backbone
     @Option(help: "BatchNorm in the frozen part.") var batchNorm: BatchNormPolicy = .frozen
-    @Option(help: "Epochs of the first phase.") var epochs: Int = 5
+    @Option(help: "Epochs of the first phase (default 5; 1 with --head-fit converged).") var epochs: Int?
+    @Option(help: "How the head phase fits the head on cached features: epochs (the optimizer over mini-batches) or converged (logistic regression to convergence by L-BFGS, its L2 by stratified 5-fold cross-validation; one step).")
+    var headFit: Recipe.HeadFit = .epochs
     @Option(help: "Epochs with everything unfrozen after the first phase.") var fineTuneEpochs: Int = 0
     @Option(help: "Learning rate (the head's; default 1e-3 for sgd, 3e-4 for adam and adamw).") var lr: Double?
     @Option(help: "Optimizer.") var optimizer: Recipe.OptimizerKind = .sgd
@@ -84,6 +86,7 @@ struct Train: ParsableCommand {
         }
         let model = model ?? card?.architecture ?? Self.defaultModel
         try check("--epochs", epochs, in: 0...100_000)
+        let epochs = resolvedEpochs
         try check("--fine-tune-epochs", fineTuneEpochs, in: 0...100_000)
         if epochs + fineTuneEpochs == 0 { throw ValidationError("--epochs and --fine-tune-epochs can't both be 0") }
         try check("--lr", lr, in: 0...10, open: true)
@@ -101,6 +104,7 @@ struct Train: ParsableCommand {
         // A head on cached features never runs the trunk (nor its auxiliary classifiers) in training mode.
         try checkImageSize(imageSize, model: model, training: try !recipe().trainsOnlyTheHeadOnCachedFeatures)
         if out.isEmpty { throw ValidationError("--out must name a folder") }
+        if let problem = try recipe().convergedHeadProblem { throw ValidationError("--head-fit converged: \(problem)") }
         if weights == .none && freeze == .backbone {
             throw ValidationError("--weights none with --freeze backbone would train a head on a random, frozen trunk; "
                                   + "add --freeze none to train everything from scratch")
@@ -122,6 +126,8 @@ struct Train: ParsableCommand {
     }
 
     static let defaultModel = "efficientnet_lite0"
+
+    var resolvedEpochs: Int { epochs ?? (headFit == .converged ? 1 : 5) }
 
     /// The card of a Graft model file given as `--weights`, nil for anything else.
     func weightsCard() throws -> ModelCard? {
@@ -146,7 +152,8 @@ struct Train: ParsableCommand {
         r.freeze = freeze
         r.batchNorm = batchNorm
         r.fineTuneBatchNorm = fineTuneBatchNorm
-        r.epochs = epochs
+        r.epochs = resolvedEpochs
+        r.headFit = headFit == .epochs ? nil : headFit
         r.fineTuneEpochs = fineTuneEpochs
         r.optimizer = optimizer
         r.learningRate = lr ?? (optimizer == .sgd ? 1e-3 : 3e-4)

@@ -12,6 +12,15 @@ public struct Recipe: Codable, Sendable, Equatable {
     public enum Augment: String, Codable, Sendable, CaseIterable { case none, light, trivial }
     public enum ClassWeights: String, Codable, Sendable, CaseIterable { case none, auto }
     public enum CacheMode: String, Codable, Sendable, CaseIterable { case auto, off }
+    /// How the head phase fits the head on cached features.
+    public enum HeadFit: String, Codable, Sendable, CaseIterable {
+        /// The optimizer's epochs over mini-batches (the PyTorch tutorial's loop).
+        case epochs
+        /// Multinomial logistic regression on the classifier's inputs, fitted to convergence
+        /// by L-BFGS with its L2 chosen by stratified 5-fold cross-validation on the training
+        /// features: a tuned linear probe, in one step of the head phase.
+        case converged
+    }
     public enum BestMetric: String, Codable, Sendable, CaseIterable {
         case valAccuracy = "val_accuracy", valLoss = "val_loss"
     }
@@ -28,6 +37,9 @@ public struct Recipe: Codable, Sendable, Equatable {
     public var fineTuneBatchNorm: BatchNormPolicy = .train
     /// Epochs of the first phase (head only when the trunk is frozen).
     public var epochs: Int = 5
+    /// How the head phase trains (nil: `epochs`, as recipes written before there was a choice).
+    /// `converged` needs cached features, a single Linear head, and `epochs` 1.
+    public var headFit: HeadFit?
     /// Epochs after unfreezing everything (fastai's `fine_tune`); 0 = no second phase.
     public var fineTuneEpochs: Int = 0
     public var learningRate: Double = 1e-3
@@ -61,6 +73,23 @@ public struct Recipe: Codable, Sendable, Equatable {
     public var device: Device = .cpu
 
     public init(model: String) { self.model = model }
+
+    public var resolvedHeadFit: HeadFit { headFit ?? .epochs }
+
+    /// Why this recipe can't fit its head to convergence (nil when it can, or doesn't ask to).
+    public var convergedHeadProblem: String? {
+        guard resolvedHeadFit == .converged else { return nil }
+        if !(freeze == .backbone && cacheFeatures == .auto && batchNorm != .train && augment == .none) {
+            return "the converged head fit runs on cached features: it needs the trunk frozen (freeze backbone), "
+                + "its BatchNorm not training, no head-phase augmentation and the cache on"
+        }
+        if headHidden != nil { return "the converged head fit is for a single linear layer, not a hidden layer" }
+        if labelSmoothing != 0 || classWeights != .none {
+            return "the converged head fit minimises the plain cross-entropy: no label smoothing or class weights"
+        }
+        if epochs != 1 { return "the converged head fit is one step of the head phase: epochs must be 1" }
+        return nil
+    }
 
     /// The whole run's epoch count.
     public var totalEpochs: Int { epochs + fineTuneEpochs }

@@ -3,6 +3,7 @@ import ImageData
 import NN
 import Optimizers
 import Torch
+import Transferability
 import Vision
 
 /// Where the trainer gets batches (a ``DataLoader`` is one). The order of an epoch
@@ -79,6 +80,8 @@ public struct EpochRecord: Codable, Sendable, Equatable {
     public var seconds: Double
     public var cached: Bool
     public var isBest = false
+    /// The L2 strength the converged head fit chose (its epoch only).
+    public var l2: Double? = nil
 }
 
 /// What a run reports as it goes; callbacks may throw (e.g. `CancellationError`) to stop it.
@@ -104,6 +107,8 @@ public enum TrainingError: Error, CustomStringConvertible {
     /// A classifier needs two classes at least.
     case tooFewClasses([String])
     case emptyData(String)
+    /// The recipe asks for something this run can't do (a converged head without cached features).
+    case unsupported(String)
 
     public var description: String {
         switch self {
@@ -120,6 +125,7 @@ public enum TrainingError: Error, CustomStringConvertible {
             "a classifier needs at least two classes; the training set has \(classes.count)"
                 + (classes.isEmpty ? "" : " (\(classes.joined(separator: ", ")))") + ": add a folder per class"
         case .emptyData(let what): "\(what) has no samples"
+        case .unsupported(let why): why
         }
     }
 }
@@ -245,10 +251,19 @@ public final class Trainer {
             let cache = try featureCacheIfUseful()
             try onEvent?(.phaseStarted(phase, trainableParameters: model.parameterCount(trainableOnly: true),
                                    cachedFeatures: cache != nil))
+            let converged = phase == .head && recipe.resolvedHeadFit == .converged
+            if converged {
+                if let problem = recipe.convergedHeadProblem { throw TrainingError.unsupported(problem) }
+                guard cache != nil else {
+                    throw TrainingError.unsupported("the converged head fit needs the training features cached, and "
+                                                    + "this run has no deterministic pass to cache them with")
+                }
+            }
             for epoch in max(startEpoch, epochs.lowerBound)..<epochs.upperBound {
                 let record = try Torch.withManualSeed(mixSeed(recipe.seed, 0x5EED, UInt64(epoch))) {
-                    try runEpoch(epoch, phase: phase, optimizer: optimizer, scheduler: scheduler, cache: cache,
-                                 weights: weights)
+                    if converged, let cache { return try convergedHeadEpoch(epoch, cache: cache) }
+                    return try runEpoch(epoch, phase: phase, optimizer: optimizer, scheduler: scheduler, cache: cache,
+                                        weights: weights)
                 }
                 history.append(record)
                 for callback in callbacks { try callback.epochFinished(self) }
@@ -357,9 +372,16 @@ public final class Trainer {
             }
         }
         guard seen > 0 else { throw TrainingError.emptyData("the training set (after dropping bad files)") }
-        var record = EpochRecord(epoch: epoch, phase: phase, trainLoss: lossSum / Double(seen),
+        let record = EpochRecord(epoch: epoch, phase: phase, trainLoss: lossSum / Double(seen),
                                  trainAccuracy: Double(correct) / Double(seen), learningRate: learningRate,
                                  seconds: 0, cached: cache != nil)
+        return try finish(record, started: started, scheduler: scheduler)
+    }
+
+    /// Checks the weights, validates, advances an epoch-wise schedule, and stamps the time.
+    func finish(_ trained: EpochRecord, started: Date, scheduler: LRScheduler?) throws -> EpochRecord {
+        var record = trained
+        let epoch = record.epoch
         if let bad = nonFiniteTensors() {
             throw TrainingError.nonFiniteModel(epoch: epoch, what: "\(bad.count) tensors (\(bad.prefix(3).joined(separator: ", "))"
                                                    + "\(bad.count > 3 ? ", ..." : "")) hold non-finite values",
@@ -378,6 +400,61 @@ public final class Trainer {
         if let scheduler, scheduler.granularity == .epoch { scheduler.advance(metric: recipe.bestMetric.value(of: record)) }
         record.seconds = Date().timeIntervalSince(started)
         return record
+    }
+
+    /// The head phase's one step under `HeadFit.converged`: the classifier's inputs for
+    /// every cached training sample (the head with its final Linear set aside: a norm, if
+    /// the head has one, applied), multinomial logistic regression on them to convergence
+    /// with the L2 that stratified 5-fold CV on these features prefers, and that solution
+    /// written into the Linear (undoing the fit's standardisation).
+    func convergedHeadEpoch(_ epoch: Int, cache: Tensor) throws -> EpochRecord {
+        let started = Date()
+        try onEvent?(.epochStarted(epoch: epoch, of: recipe.totalEpochs, batches: 1))
+        guard let linear = model.module(at: model.classifierKey) as? Linear else {
+            throw TrainingError.unsupported("the converged head fit needs a Linear classifier at \(model.classifierKey)")
+        }
+        let rows = train.indices(epoch: 0).filter { cachedTrainRows.contains($0) }.sorted()
+        guard !rows.isEmpty else { throw TrainingError.emptyData("the training set (after dropping bad files)") }
+        let labels = rows.map { train.sampleLabels[$0] }
+        let features = cache.indexSelect(dim: 0, index: Tensor(rows.map(Int64.init)))
+        let inputs = try classifierInputs(features, linear: linear, epoch: epoch)
+        let (l2, fitted) = try guarded("the head fit", epoch: epoch, batch: 0, modelKept: false) { () throws -> (Double, LinearProbe.Model) in
+            let l2 = rows.count >= 10
+                ? try Torch.withThreadLocalThreads(1) { try LinearProbe.crossValidated(features: inputs, labels: labels, seed: recipe.seed).l2 }
+                : 1e-2
+            return (l2, LinearProbe.fit(features: inputs, labels: labels, classes: classes.count, l2: l2))
+        }
+        // logits = ((z − μ)/σ) W + b = z (W/σᵀ) + (b − (μ/σ) W).
+        let weight = (fitted.weight / fitted.scale.transposed(0, 1)).transposed(0, 1)
+        let bias = fitted.bias - (fitted.mean / fitted.scale).matmul(fitted.weight).view([-1])
+        Torch.noGrad {
+            linear.weight.copy_(weight.to(linear.weight.dtype).to(device))
+            linear.bias?.copy_(bias.to(linear.weight.dtype).to(device))
+        }
+        let logits = fitted.logits(inputs)
+        let target = Tensor(labels.map(Int64.init))
+        let loss = Functional.crossEntropy(logits, target).double
+        let correct = logits.argmax(dim: 1).eq(target).sum().int
+        var record = EpochRecord(epoch: epoch, phase: .head, trainLoss: loss,
+                                 trainAccuracy: Double(correct) / Double(rows.count), learningRate: 0,
+                                 seconds: 0, cached: true)
+        record.l2 = l2
+        return try finish(record, started: started, scheduler: nil)
+    }
+
+    /// What the head's final Linear sees for `features` (eval mode): the head run with that
+    /// Linear set aside for an Identity, then put back.
+    func classifierInputs(_ features: Tensor, linear: Linear, epoch: Int) throws -> Tensor {
+        let wasTraining = model.isTraining
+        model.replaceClassifier(with: Identity())
+        defer {
+            model.replaceClassifier(with: linear)
+            if wasTraining { model.train() }
+        }
+        model.eval()
+        return try guarded("the head fit", epoch: epoch, batch: 0, modelKept: false) {
+            Torch.inferenceMode { model.head(features.to(device)).to(.cpu).to(.float64) }
+        }
     }
 
     /// The latest and the best validation metrics (per-class and confusion matrix for reports).

@@ -388,22 +388,50 @@ struct CLITests {
         }
     }
 
+    /// `perClass` Fashion-MNIST training images per class (Debian's files) as an ImageFolder of PNGs.
+    static func fashionMNISTFolder(_ folder: URL, perClass: Int, seed: UInt64 = 0) throws {
+        let dir = URL(fileURLWithPath: "/usr/share/datasets/fashion-mnist")
+        let full = try IDXDataset(images: dir.appendingPathComponent("train-images-idx3-ubyte.gz"),
+                                  labels: dir.appendingPathComponent("train-labels-idx1-ubyte.gz"),
+                                  classes: IDXDataset.fashionMNISTClasses, channels: 1)
+        let few = full.nPerClass(perClass, seed: seed)
+        for i in 0..<few.count {
+            let classFolder = folder.appendingPathComponent(few.classes[few.labels[i]])
+            try FileManager.default.createDirectory(at: classFolder, withIntermediateDirectories: true)
+            try PNG.encode(try few.image(at: i)).write(to: classFolder.appendingPathComponent("\(i).png"))
+        }
+    }
+
+    /// `--head-fit converged` (the tuned probe in one step) on real features does at least as
+    /// well on held-out images as five SGD epochs of the head, and is one record long.
+    @Test func aConvergedHeadBeatsFiveSGDEpochs() throws {
+        let root = try Self.temporary("converged")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try Self.fashionMNISTFolder(root.appendingPathComponent("data"), perClass: 8)
+        func train(_ extra: [String], _ name: String) throws -> [String: Any] {
+            let run = try Self.graft(["train", root.appendingPathComponent("data").path, "--val-split", "0.25",
+                                      "--image-size", "128", "--out", root.appendingPathComponent(name).path, "--json"]
+                                     + extra)
+            #expect(run.status == 0, "\(run.stderr)")
+            return try #require(run.jsonLines.last)
+        }
+        let converged = try train(["--head-fit", "converged"], "converged")
+        let sgd = try train([], "sgd")
+        let (a, b) = (converged["val_accuracy"] as? Double ?? 0, sgd["val_accuracy"] as? Double ?? 1)
+        #expect(a >= b, "converged head \(a) vs 5 SGD epochs \(b)")
+        #expect(converged["epochs"] as? Int == 1)
+        let refused = try Self.graft(["train", root.appendingPathComponent("data").path, "--head-fit", "converged",
+                                      "--augment", "light", "--out", root.appendingPathComponent("x").path])
+        #expect(refused.status == 64 && refused.stderr.contains("--head-fit converged"))
+    }
+
     /// `graft select` on a few-shot set from Fashion-MNIST (Debian's files): EfficientNet-Lite0
     /// and Lite2 with their real weights rank above the same architecture with random weights
     /// by every measure; a rerun reads the features back from --out.
     @Test func selectRanksRealWeightsAboveRandomOnes() throws {
         let root = try Self.temporary("select")
         defer { try? FileManager.default.removeItem(at: root) }
-        let dir = URL(fileURLWithPath: "/usr/share/datasets/fashion-mnist")
-        let full = try IDXDataset(images: dir.appendingPathComponent("train-images-idx3-ubyte.gz"),
-                                  labels: dir.appendingPathComponent("train-labels-idx1-ubyte.gz"),
-                                  classes: IDXDataset.fashionMNISTClasses, channels: 1)
-        let few = full.nPerClass(6, seed: 0)
-        for i in 0..<few.count {
-            let folder = root.appendingPathComponent("data/\(few.classes[few.labels[i]])")
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            try PNG.encode(try few.image(at: i)).write(to: folder.appendingPathComponent("\(i).png"))
-        }
+        try Self.fashionMNISTFolder(root.appendingPathComponent("data"), perClass: 6)
         let arguments = ["select", root.appendingPathComponent("data").path, "--val-split", "0.25", "--models",
                          "efficientnet_lite0,efficientnet_lite2,efficientnet_lite0:none", "--image-size", "128",
                          "--out", root.appendingPathComponent("select").path, "--json"]

@@ -7,6 +7,7 @@ import Testing
 import Torch
 import Vision
 @testable import Transfer
+import Transferability
 
 /// The recipe fixture's weight fill (as Tests/VisionTests, with √(1/fan_in)).
 func fillRecipeWeights(_ model: Module, seed: UInt64) {
@@ -131,6 +132,51 @@ struct TrainerTests {
         }
         do { _ = try trainer.fit(resume: resume) } catch is CancellationError {}
         return trainer
+    }
+
+    /// `HeadFit.converged`: one head step that writes the tuned linear probe into the
+    /// Linear: its logits on the cached features are the probe's (fitted at the L2 that
+    /// cross-validation on those features picks), and the record carries that L2.
+    @Test func theConvergedHeadIsTheTunedLinearProbe() throws {
+        let model = ResNet.resnet18()
+        model.resetClassifier(numClasses: 3)
+        fillRecipeWeights(model, seed: 21)
+        Torch.manualSeed(22)
+        let labels = (0..<30).map { $0 % 3 }
+        let offsets = Tensor(labels.map { Float($0) * 0.7 }, shape: [30, 1, 1, 1])
+        let images = Tensor.randn([30, 3, 32, 32]) + offsets
+        let data = TensorBatches(images: images, labels: labels, batchSize: 8)
+        let valImages = Tensor.randn([9, 3, 32, 32])
+            + Tensor([0, 0.7, 1.4, 0, 0.7, 1.4, 0, 0.7, 1.4] as [Float], shape: [9, 1, 1, 1])
+        let val = TensorBatches(images: valImages, labels: [0, 1, 2, 0, 1, 2, 0, 1, 2], batchSize: 8)
+        var recipe = Recipe(model: "resnet18")
+        recipe.headFit = .converged
+        recipe.epochs = 1
+        recipe.channelsLast = false
+        let trainer = Trainer(recipe: recipe, model: model, classes: ["a", "b", "c"], train: data, validation: val,
+                              cacheSource: data, runDirectory: nil,
+                              card: ModelCard(architecture: "resnet18", classes: ["a", "b", "c"], preprocessing: .imageNet))
+        let result = try trainer.fit()
+        #expect(result.history.count == 1)
+        let record = try #require(result.history.first)
+        model.eval()
+        let features = Torch.noGrad { model.pooledFeatures(images) }.to(.float64)
+        let cv = try LinearProbe.crossValidated(features: features, labels: labels)
+        #expect(record.l2 == cv.l2)
+        let probe = LinearProbe.fit(features: features, labels: labels, classes: 3, l2: cv.l2)
+        let ours = Torch.noGrad { model.head(features.to(.float32)) }.to(.float64)
+        let worst = (ours - probe.logits(features)).abs().max().double
+        #expect(worst < 1e-3, "head logits vs the probe's: largest difference \(worst)")
+        let accuracy = Double(zip(probe.predict(features), labels).filter { $0 == $1 }.count) / 30
+        #expect(abs(record.trainAccuracy - accuracy) < 1e-12)
+        // Validation ran on the written head: its accuracy is the probe's on the validation features.
+        let valFeatures = Torch.noGrad { model.pooledFeatures(valImages) }.to(.float64)
+        let valAccuracy = Double(zip(probe.predict(valFeatures), [0, 1, 2, 0, 1, 2, 0, 1, 2]).filter { $0 == $1 }.count) / 9
+        #expect(record.valAccuracy.map { abs($0 - valAccuracy) < 1e-12 } == true, "\(record.valAccuracy ?? -1) vs \(valAccuracy)")
+        // A recipe the converged fit can't serve is refused with the reason.
+        var augmented = recipe
+        augmented.augment = .light
+        #expect(augmented.convergedHeadProblem != nil)
     }
 
     /// A time limit stops the run at the first epoch end that leaves no room for another
