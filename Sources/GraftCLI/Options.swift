@@ -11,6 +11,7 @@ extension Recipe.ClassWeights: ExpressibleByArgument {}
 extension Recipe.CacheMode: ExpressibleByArgument {}
 extension Recipe.BestMetric: ExpressibleByArgument {}
 extension Recipe.HeadFit: ExpressibleByArgument {}
+extension Recipe.Preset: ExpressibleByArgument {}
 extension BatchNormPolicy: ExpressibleByArgument {}
 
 extension FreezeSpec: ExpressibleByArgument {

@@ -11,8 +11,13 @@ struct Train: ParsableCommand {
             self-describing), checkpoint.safetensors (to --resume), metrics.csv, curves.png, \
             confusion.png and report.html. Ctrl-C stops after the current batch; --resume continues.
 
+            The default recipe (--recipe auto) fits the head to convergence on cached features \
+            (a tuned linear probe), then, when there is a validation set, fine-tunes the whole \
+            network while validation improves; the best epoch of either phase is kept.
+
             Examples:
-              graft train data/train --val data/val --model resnet18 --epochs 5 --out runs/r18
+              graft train data/train --val data/val --out runs/lite0
+              graft train data/train --val data/val --model resnet18 --recipe classic --out runs/r18
               graft train photos --val-split 0.2 --model efficientnet_lite0 --freeze backbone \\
                   --epochs 10 --fine-tune-epochs 5 --augment light --out runs/lite0
               graft train photos --val-split 0.2 --model resnet50 --weights none --freeze none --out runs/scratch
@@ -28,38 +33,47 @@ struct Train: ParsableCommand {
     var model: String?
     @Option(help: "imagenet (the catalogue's default weights), a catalogue tag (IMAGENET1K_V1, IMAGENET1K_SWAG_E2E_V1; see graft models), a weights file, or none (random initialisation).")
     var weights: WeightsSource = .pretrained
+    @Option(name: .customLong("recipe"), help: """
+        The starting recipe: auto (the head fitted to convergence, then, with a validation set, the \
+        whole network fine-tuned while it helps), classic (5 SGD epochs of the head), or tutorial \
+        (PyTorch's transfer-learning tutorial: 25 SGD epochs, StepLR 7, batches of 4, model.train()). \
+        Every flag below overrides it.
+        """)
+    var preset: Recipe.Preset = .auto
     @Option(help: "backbone, none, or a layer name (everything up to it stays frozen).")
-    var freeze: FreezeSpec = .backbone
-    @Option(help: "BatchNorm in the frozen part.") var batchNorm: BatchNormPolicy = .frozen
-    @Option(help: "Epochs of the first phase (default 5; 1 with --head-fit converged).") var epochs: Int?
+    var freeze: FreezeSpec?
+    @Option(help: "BatchNorm in the frozen part.") var batchNorm: BatchNormPolicy?
+    @Option(help: "Epochs of the first phase (auto: 1, the converged fit; classic 5; tutorial 25).") var epochs: Int?
     @Option(help: "How the head phase fits the head on cached features: epochs (the optimizer over mini-batches) or converged (logistic regression to convergence by L-BFGS, its L2 by stratified 5-fold cross-validation; one step).")
-    var headFit: Recipe.HeadFit = .epochs
-    @Option(help: "Epochs with everything unfrozen after the first phase.") var fineTuneEpochs: Int = 0
-    @Option(help: "Learning rate (the head's; default 1e-3 for sgd, 3e-4 for adam and adamw).") var lr: Double?
-    @Option(help: "Optimizer.") var optimizer: Recipe.OptimizerKind = .sgd
-    @Option(help: "SGD momentum.") var momentum: Double = 0.9
-    @Option(help: "Learning-rate schedule (per phase).") var schedule: Recipe.ScheduleKind = .constant
-    @Option(help: "Linear warm-up epochs before the cosine schedule.") var warmupEpochs: Int = 0
-    @Option(help: "Weight decay (not on biases and normalisation weights).") var weightDecay: Double = 0
-    @Option(help: "Label smoothing for the cross-entropy.") var labelSmoothing: Double = 0
-    @Option(help: "Batch size.") var batchSize: Int = 32
+    var headFit: Recipe.HeadFit?
+    @Option(help: "Epochs with everything unfrozen after the first phase (auto: 10 with a validation set, early-stopped).")
+    var fineTuneEpochs: Int?
+    @Option(help: "Learning rate (the head's; the recipe's, or 1e-3 for sgd, 3e-4 for adam and adamw when --optimizer is given).")
+    var lr: Double?
+    @Option(help: "Optimizer.") var optimizer: Recipe.OptimizerKind?
+    @Option(help: "SGD momentum.") var momentum: Double?
+    @Option(help: "Learning-rate schedule (per phase).") var schedule: Recipe.ScheduleKind?
+    @Option(help: "Linear warm-up epochs before the cosine schedule.") var warmupEpochs: Int?
+    @Option(help: "Weight decay (not on biases and normalisation weights).") var weightDecay: Double?
+    @Option(help: "Label smoothing for the cross-entropy.") var labelSmoothing: Double?
+    @Option(help: "Batch size.") var batchSize: Int?
     @Option(help: "Square input size (default: the weights' own).") var imageSize: Int?
-    @Option(help: "Augmentation.") var augment: Recipe.Augment = .none
+    @Option(help: "Augmentation.") var augment: Recipe.Augment?
     @Option(help: "Augmentation once everything is unfrozen (default: as --augment).")
     var fineTuneAugment: Recipe.Augment?
     @Option(help: "The trunk's learning rate relative to the head's in the fine-tuning phase.")
-    var trunkLrFactor: Double = 0.1
+    var trunkLrFactor: Double?
     @Option(help: "BatchNorm once everything is unfrozen (train: batch statistics; frozen: running statistics kept).")
-    var fineTuneBatchNorm: BatchNormPolicy = .train
+    var fineTuneBatchNorm: BatchNormPolicy?
     @Option(help: "Set every BatchNorm layer's momentum (default: the architecture's).") var batchNormMomentum: Double?
     @Option(help: "Cache the trunk's features: auto (when the trunk is frozen and nothing is random) or off.")
-    var cacheFeatures: Recipe.CacheMode = .auto
+    var cacheFeatures: Recipe.CacheMode?
     @Option(help: "Class weights in the loss: none, or auto (inverse class frequency).")
-    var classWeights: Recipe.ClassWeights = .none
+    var classWeights: Recipe.ClassWeights?
     @Option(help: "A hidden layer of this width in the new head.") var headHidden: Int?
-    @Option(help: "Dropout before the new head's layers.") var headDropout: Double = 0
-    @Option(help: "Which epoch's model is kept as best.") var bestMetric: Recipe.BestMetric = .valAccuracy
-    @Option(help: "Stop after this many epochs without improvement.") var earlyStopping: Int?
+    @Option(help: "Dropout before the new head's layers.") var headDropout: Double?
+    @Option(help: "Which epoch's model is kept as best.") var bestMetric: Recipe.BestMetric?
+    @Option(help: "Stop after this many epochs without improvement (0: never; auto: 2).") var earlyStopping: Int?
     @Option(help: "Clip the gradient norm to this value.") var clipGrad: Double?
     @Flag(inversion: .prefixedNo, help: "Channels-last memory format on the CPU (faster convolutions).")
     var channelsLast = true
@@ -86,12 +100,12 @@ struct Train: ParsableCommand {
         }
         let model = model ?? card?.architecture ?? Self.defaultModel
         try check("--epochs", epochs, in: 0...100_000)
-        let epochs = resolvedEpochs
         try check("--fine-tune-epochs", fineTuneEpochs, in: 0...100_000)
-        if epochs + fineTuneEpochs == 0 { throw ValidationError("--epochs and --fine-tune-epochs can't both be 0") }
+        let r = try recipe()
+        if r.epochs + r.fineTuneEpochs == 0 { throw ValidationError("--epochs and --fine-tune-epochs can't both be 0") }
         try check("--lr", lr, in: 0...10, open: true)
         try check("--momentum", momentum, in: 0...0.9999)
-        try check("--warmup-epochs", warmupEpochs, in: 0...max(0, epochs - 1))
+        try check("--warmup-epochs", warmupEpochs, in: 0...max(0, r.epochs - 1))
         try check("--weight-decay", weightDecay, in: 0...10)
         try check("--label-smoothing", labelSmoothing, in: 0...0.9999)
         try check("--batch-size", batchSize, in: 1...65_536)
@@ -99,13 +113,13 @@ struct Train: ParsableCommand {
         try check("--batch-norm-momentum", batchNormMomentum, in: 0...1)
         try check("--head-hidden", headHidden, in: 1...1_000_000)
         try check("--head-dropout", headDropout, in: 0...0.9999)
-        try check("--early-stopping", earlyStopping, in: 1...100_000)
+        try check("--early-stopping", earlyStopping, in: 0...100_000)
         try check("--clip-grad", clipGrad, in: 0...1e9, open: true)
         // A head on cached features never runs the trunk (nor its auxiliary classifiers) in training mode.
-        try checkImageSize(imageSize, model: model, training: try !recipe().trainsOnlyTheHeadOnCachedFeatures)
+        try checkImageSize(imageSize, model: model, training: !r.trainsOnlyTheHeadOnCachedFeatures)
         if out.isEmpty { throw ValidationError("--out must name a folder") }
-        if let problem = try recipe().convergedHeadProblem { throw ValidationError("--head-fit converged: \(problem)") }
-        if weights == .none && freeze == .backbone {
+        if let problem = r.convergedHeadProblem { throw ValidationError("--head-fit converged: \(problem)") }
+        if weights == .none && r.freeze == .backbone {
             throw ValidationError("--weights none with --freeze backbone would train a head on a random, frozen trunk; "
                                   + "add --freeze none to train everything from scratch")
         }
@@ -118,16 +132,16 @@ struct Train: ParsableCommand {
         if case .file(let path) = weights, !FileManager.default.fileExists(atPath: path) {
             throw ValidationError("--weights \(path): no such file; give imagenet, none, or a weights file")
         }
-        if case .upTo = freeze {
+        if case .upTo = r.freeze {
             // The layer names are the architecture's: build it (no weights needed) and check.
             let probe = try Torch.withManualSeed(0) { try Zoo.make(model) }
-            do { try probe.validate(freeze) } catch { throw ValidationError("--freeze \(freeze): \(error)") }
+            do { try probe.validate(r.freeze) } catch { throw ValidationError("--freeze \(r.freeze): \(error)") }
         }
     }
 
     static let defaultModel = "efficientnet_lite0"
 
-    var resolvedEpochs: Int { epochs ?? (headFit == .converged ? 1 : 5) }
+
 
     /// The card of a Graft model file given as `--weights`, nil for anything else.
     func weightsCard() throws -> ModelCard? {
@@ -146,38 +160,57 @@ struct Train: ParsableCommand {
         return try weightsCard()?.architecture ?? Self.defaultModel
     }
 
+    /// The preset, then every flag given on top of it. Under `auto`, flags the converged head
+    /// fit can't serve (head-phase augmentation, a hidden layer, --epochs N > 1, ...) make the
+    /// head train by epochs instead, unless --head-fit converged asks for it outright.
     func recipe() throws -> Recipe {
-        var r = Recipe(model: try architecture())
+        var r = Recipe.preset(preset, model: try architecture(), validated: val != nil || valSplit != nil)
         r.weights = weights
-        r.freeze = freeze
-        r.batchNorm = batchNorm
-        r.fineTuneBatchNorm = fineTuneBatchNorm
-        r.epochs = resolvedEpochs
-        r.headFit = headFit == .epochs ? nil : headFit
-        r.fineTuneEpochs = fineTuneEpochs
-        r.optimizer = optimizer
-        r.learningRate = lr ?? (optimizer == .sgd ? 1e-3 : 3e-4)
-        r.trunkLearningRateFactor = trunkLrFactor
-        r.momentum = momentum
-        r.schedule = schedule
-        r.warmupEpochs = warmupEpochs
-        r.weightDecay = weightDecay
-        r.labelSmoothing = labelSmoothing
-        r.batchSize = batchSize
+        if let freeze { r.freeze = freeze }
+        if let batchNorm { r.batchNorm = batchNorm }
+        if let fineTuneBatchNorm { r.fineTuneBatchNorm = fineTuneBatchNorm }
+        if let fineTuneEpochs {
+            r.fineTuneEpochs = fineTuneEpochs
+        } else if r.freeze == .none {
+            r.fineTuneEpochs = 0  // the first phase already trains everything
+        }
+        if let optimizer {
+            if optimizer != r.optimizer && lr == nil { r.learningRate = optimizer == .sgd ? 1e-3 : 3e-4 }
+            r.optimizer = optimizer
+        }
+        if let lr { r.learningRate = lr }
+        if let trunkLrFactor { r.trunkLearningRateFactor = trunkLrFactor }
+        if let momentum { r.momentum = momentum }
+        if let schedule { r.schedule = schedule }
+        if let warmupEpochs { r.warmupEpochs = warmupEpochs }
+        if let weightDecay { r.weightDecay = weightDecay }
+        if let labelSmoothing { r.labelSmoothing = labelSmoothing }
+        if let batchSize { r.batchSize = batchSize }
         r.imageSize = imageSize
-        r.augment = augment
-        r.fineTuneAugment = fineTuneAugment
+        if let augment { r.augment = augment }
+        if let fineTuneAugment { r.fineTuneAugment = fineTuneAugment }
         r.batchNormMomentum = batchNormMomentum
-        r.cacheFeatures = cacheFeatures
-        r.classWeights = classWeights
+        if let cacheFeatures { r.cacheFeatures = cacheFeatures }
+        if let classWeights { r.classWeights = classWeights }
         r.headHidden = headHidden
-        r.headDropout = headDropout
-        r.bestMetric = bestMetric
-        r.earlyStoppingPatience = earlyStopping
+        if let headDropout { r.headDropout = headDropout }
+        if let bestMetric { r.bestMetric = bestMetric }
+        if let earlyStopping { r.earlyStoppingPatience = earlyStopping == 0 ? nil : earlyStopping }
         r.gradientClip = clipGrad
         r.channelsLast = channelsLast
         r.seed = seed
         r.device = runtime.device
+        if let headFit {
+            r.headFit = headFit == .epochs ? nil : headFit
+            r.epochs = epochs ?? (headFit == .converged ? 1 : (preset == .auto ? 5 : r.epochs))
+        } else if let epochs {
+            r.epochs = epochs
+            if r.headFit == .converged && epochs != 1 { r.headFit = nil }
+        }
+        if headFit == nil, r.headFit == .converged, r.convergedHeadProblem != nil {
+            r.headFit = nil
+            r.epochs = epochs ?? 5
+        }
         return r
     }
 

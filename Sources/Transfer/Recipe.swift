@@ -9,7 +9,13 @@ public struct Recipe: Codable, Sendable, Equatable {
     public enum ScheduleKind: String, Codable, Sendable, CaseIterable {
         case constant, step, cosine, onecycle, plateau
     }
-    public enum Augment: String, Codable, Sendable, CaseIterable { case none, light, trivial }
+    /// `light`: RandomResizedCrop (scale 0.35–1) and a flip; `crop-flip`: torchvision's
+    /// RandomResizedCrop (scale 0.08–1) and a flip, as PyTorch's transfer-learning tutorial;
+    /// `trivial`: that and TrivialAugmentWide.
+    public enum Augment: String, Codable, Sendable, CaseIterable {
+        case none, light, trivial
+        case cropFlip = "crop-flip"
+    }
     public enum ClassWeights: String, Codable, Sendable, CaseIterable { case none, auto }
     public enum CacheMode: String, Codable, Sendable, CaseIterable { case auto, off }
     /// How the head phase fits the head on cached features.
@@ -49,6 +55,8 @@ public struct Recipe: Codable, Sendable, Equatable {
     public var momentum: Double = 0.9
     public var weightDecay: Double = 0
     public var schedule: ScheduleKind = .constant
+    /// StepLR's step in epochs (nil: a third of the phase).
+    public var stepSize: Int?
     public var warmupEpochs: Int = 0
     public var labelSmoothing: Double = 0
     public var classWeights: ClassWeights = .none
@@ -181,5 +189,53 @@ public enum WeightsSource: Codable, Sendable, Hashable, CustomStringConvertible 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(description)
+    }
+}
+
+extension Recipe {
+    /// Starting points for a run; flags and fields set afterwards override them.
+    public enum Preset: String, Codable, Sendable, CaseIterable {
+        /// The head fitted to convergence (the tuned linear probe), then — with a validation
+        /// set to judge it — the whole network fine-tuned for up to 10 epochs (AdamW, head at
+        /// 2e-4 and trunk at 1e-4, BatchNorm statistics kept, light augmentation), stopped
+        /// after 2 epochs without improvement; the best epoch of either phase is the model.
+        case auto
+        /// Graft's first defaults: 5 SGD epochs (1e-3, momentum 0.9) of the head on cached features.
+        case classic
+        /// PyTorch's transfer-learning tutorial (the fixed-feature-extractor half): 25 epochs
+        /// of SGD (1e-3, momentum 0.9, StepLR 7 × 0.1), batches of 4, BatchNorm in training
+        /// mode under `model.train()`, RandomResizedCrop and a flip.
+        case tutorial
+    }
+
+    /// The preset's recipe for `model`; `validated`: whether the run has a validation set
+    /// (`auto` fine-tunes only then, since nothing else can say whether fine-tuning helped).
+    public static func preset(_ preset: Preset, model: String, validated: Bool) -> Recipe {
+        var r = Recipe(model: model)
+        switch preset {
+        case .classic:
+            break
+        case .auto:
+            r.headFit = .converged
+            r.epochs = 1
+            r.fineTuneEpochs = validated ? 10 : 0
+            r.earlyStoppingPatience = validated ? 2 : nil
+            r.optimizer = .adamw
+            r.learningRate = 2e-4
+            r.trunkLearningRateFactor = 0.5
+            r.weightDecay = 0.01
+            r.fineTuneBatchNorm = .frozen
+            r.fineTuneAugment = .light
+        case .tutorial:
+            r.epochs = 25
+            r.learningRate = 1e-3
+            r.momentum = 0.9
+            r.schedule = .step
+            r.stepSize = 7
+            r.batchSize = 4
+            r.batchNorm = .train
+            r.augment = .cropFlip
+        }
+        return r
     }
 }

@@ -49,6 +49,9 @@ public struct TrainingSession {
         case .light:
             return Compose([RandomResizedCrop(p.cropSize, scale: 0.35...1, interpolation: interpolation),
                             RandomHorizontalFlip(), ToFloat(), Normalize(mean: p.mean, std: p.std)])
+        case .cropFlip:
+            return Compose([RandomResizedCrop(p.cropSize, interpolation: interpolation), RandomHorizontalFlip(),
+                            ToFloat(), Normalize(mean: p.mean, std: p.std)])
         case .trivial:
             return Compose([RandomResizedCrop(p.cropSize, interpolation: interpolation), RandomHorizontalFlip(),
                             TrivialAugmentWide(), ToFloat(), Normalize(mean: p.mean, std: p.std)])

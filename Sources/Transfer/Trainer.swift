@@ -527,7 +527,7 @@ public final class Trainer {
     func makeScheduler(_ optimizer: any Optimizer, epochs: Int, stepsPerEpoch: Int) -> LRScheduler? {
         switch recipe.schedule {
         case .constant: return nil
-        case .step: return StepLR(optimizer, stepSize: max(1, epochs / 3), gamma: 0.1)
+        case .step: return StepLR(optimizer, stepSize: recipe.stepSize ?? max(1, epochs / 3), gamma: 0.1)
         case .cosine:
             if recipe.warmupEpochs > 0 && recipe.warmupEpochs < epochs {
                 return SequentialLR.warmupCosine(optimizer, warmupEpochs: recipe.warmupEpochs, totalEpochs: epochs)

@@ -415,11 +415,17 @@ struct CLITests {
             #expect(run.status == 0, "\(run.stderr)")
             return try #require(run.jsonLines.last)
         }
-        let converged = try train(["--head-fit", "converged"], "converged")
-        let sgd = try train([], "sgd")
+        let converged = try train(["--head-fit", "converged", "--fine-tune-epochs", "0"], "converged")
+        let sgd = try train(["--recipe", "classic"], "sgd")
         let (a, b) = (converged["val_accuracy"] as? Double ?? 0, sgd["val_accuracy"] as? Double ?? 1)
         #expect(a >= b, "converged head \(a) vs 5 SGD epochs \(b)")
         #expect(converged["epochs"] as? Int == 1)
+        // The default recipe (auto): that converged head, then the whole network fine-tuned
+        // while validation improves; the best of both phases is the model.
+        let auto = try train([], "auto")
+        #expect((auto["epochs"] as? Int ?? 0) > 1 && (auto["val_accuracy"] as? Double ?? 0) >= a)
+        let metrics = try String(contentsOf: root.appendingPathComponent("auto/metrics.csv"), encoding: .utf8)
+        #expect(metrics.contains("fine-tune") && metrics.contains("head"))
         let refused = try Self.graft(["train", root.appendingPathComponent("data").path, "--head-fit", "converged",
                                       "--augment", "light", "--out", root.appendingPathComponent("x").path])
         #expect(refused.status == 64 && refused.stderr.contains("--head-fit converged"))
