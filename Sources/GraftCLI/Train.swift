@@ -75,6 +75,8 @@ struct Train: ParsableCommand {
     @Option(help: "Which epoch's model is kept as best.") var bestMetric: Recipe.BestMetric?
     @Option(help: "Stop after this many epochs without improvement (0: never; auto: 2).") var earlyStopping: Int?
     @Option(help: "Clip the gradient norm to this value.") var clipGrad: Double?
+    @Option(help: "Accumulate the gradients of this many batches per optimizer step (one batch of them all).")
+    var accumulate: Int?
     @Flag(inversion: .prefixedNo, help: "Channels-last memory format on the CPU (faster convolutions).")
     var channelsLast = true
     @Flag(help: "Skip unreadable images (and list them in the report) instead of failing.") var skipBadFiles = false
@@ -115,6 +117,7 @@ struct Train: ParsableCommand {
         try check("--head-dropout", headDropout, in: 0...0.9999)
         try check("--early-stopping", earlyStopping, in: 0...100_000)
         try check("--clip-grad", clipGrad, in: 0...1e9, open: true)
+        try check("--accumulate", accumulate, in: 1...4096)
         // A head on cached features never runs the trunk (nor its auxiliary classifiers) in training mode.
         try checkImageSize(imageSize, model: model, training: !r.trainsOnlyTheHeadOnCachedFeatures)
         if out.isEmpty { throw ValidationError("--out must name a folder") }
@@ -197,6 +200,7 @@ struct Train: ParsableCommand {
         if let bestMetric { r.bestMetric = bestMetric }
         if let earlyStopping { r.earlyStoppingPatience = earlyStopping == 0 ? nil : earlyStopping }
         r.gradientClip = clipGrad
+        if let accumulate, accumulate > 1 { r.accumulate = accumulate }
         r.channelsLast = channelsLast
         r.seed = seed
         r.device = runtime.device

@@ -74,6 +74,9 @@ public struct Recipe: Codable, Sendable, Equatable {
     public var headHidden: Int?
     public var headDropout: Double = 0
     public var gradientClip: Double?
+    /// Gradient accumulation: one optimizer step per this many batches, whose gradients are
+    /// summed and divided by their samples, as one batch of them all (nil: every batch).
+    public var accumulate: Int?
     public var earlyStoppingPatience: Int?
     public var bestMetric: BestMetric = .valAccuracy
     public var channelsLast: Bool = true

@@ -318,9 +318,14 @@ public final class Trainer {
         let batches = (order.count + train.batchSize - 1) / train.batchSize
         try onEvent?(.epochStarted(epoch: epoch, of: recipe.totalEpochs, batches: batches))
         var batchIndex = 0
-        /// One optimisation step; `forward` gives the logits (and auxiliary logits). Each stage
-        /// runs guarded, so a libtorch failure (memory, most often) stops the run with a
-        /// ``ComputationError`` before a half-done step can touch the weights.
+        let accumulate = max(1, recipe.accumulate ?? 1)
+        var groupSamples = 0
+        var groupOpen = false
+        /// One batch; `forward` gives the logits (and auxiliary logits). Each stage runs
+        /// guarded, so a libtorch failure (memory, most often) stops the run with a
+        /// ``ComputationError`` before a half-done step can touch the weights. With
+        /// accumulation, each batch's loss is weighted by its samples and the group's summed
+        /// gradients are divided by theirs before the one step: the step of one big batch.
         func step(labels: Tensor, forward: () -> (Tensor, [(logits: Tensor, lossWeight: Double)])) throws {
             let kept = bestRecord() != nil
             let (logits, loss, value) = try guarded("the forward pass", epoch: epoch, batch: batchIndex, modelKept: kept) {
@@ -335,17 +340,27 @@ public final class Trainer {
             guard value.isFinite else {
                 throw TrainingError.nonFiniteLoss(epoch: epoch, batch: batchIndex, value: value, modelKept: kept)
             }
-            try guarded("the backward pass", epoch: epoch, batch: batchIndex, modelKept: kept) {
-                optimizer.zeroGrad()
-                loss.backward()
-                if let clip = recipe.gradientClip { clipGradientNorm(optimizer, maxNorm: clip) }
-            }
             let n = labels.size(0)
+            let groupStarts = batchIndex % accumulate == 0
+            let groupEnds = (batchIndex + 1) % accumulate == 0 || batchIndex + 1 == batches
+            groupSamples = (groupStarts ? 0 : groupSamples) + n
+            try guarded("the backward pass", epoch: epoch, batch: batchIndex, modelKept: kept) {
+                if groupStarts { optimizer.zeroGrad() }
+                (accumulate > 1 ? loss * Double(n) : loss).backward()
+                if groupEnds && accumulate > 1 {
+                    let scale = 1 / Double(groupSamples)
+                    Torch.noGrad {
+                        for p in optimizer.parameterGroups.flatMap(\.parameters) { p.value.grad?.mul_(scale) }
+                    }
+                }
+                if groupEnds, let clip = recipe.gradientClip { clipGradientNorm(optimizer, maxNorm: clip) }
+            }
             let batchCorrect = try guarded("the optimizer step", epoch: epoch, batch: batchIndex, modelKept: kept) {
-                optimizer.step()
+                if groupEnds { optimizer.step() }
                 return Torch.noGrad { logits.argmax(dim: 1).eq(labels).sum().int }
             }
-            if let scheduler, scheduler.granularity == .batch { scheduler.advance(metric: nil) }
+            groupOpen = !groupEnds
+            if groupEnds, let scheduler, scheduler.granularity == .batch { scheduler.advance(metric: nil) }
             lossSum += value * Double(n)
             correct += batchCorrect
             seen += n
@@ -370,6 +385,16 @@ public final class Trainer {
             try train.forEachBatch(epoch: epoch) { batch in
                 try step(labels: batch.labels.to(device)) { model.trainingLogits(batch.images.to(device)) }
             }
+        }
+        if groupOpen {
+            // The epoch's last batches were skipped (unreadable files): the open group steps now.
+            try guarded("the optimizer step", epoch: epoch, batch: batchIndex, modelKept: bestRecord() != nil) {
+                let scale = 1 / Double(groupSamples)
+                Torch.noGrad { for p in optimizer.parameterGroups.flatMap(\.parameters) { p.value.grad?.mul_(scale) } }
+                if let clip = recipe.gradientClip { clipGradientNorm(optimizer, maxNorm: clip) }
+                optimizer.step()
+            }
+            if let scheduler, scheduler.granularity == .batch { scheduler.advance(metric: nil) }
         }
         guard seen > 0 else { throw TrainingError.emptyData("the training set (after dropping bad files)") }
         let record = EpochRecord(epoch: epoch, phase: phase, trainLoss: lossSum / Double(seen),
@@ -519,9 +544,12 @@ public final class Trainer {
         }
     }
 
+    /// Optimizer steps per epoch (batches, or groups of `accumulate` of them).
     func stepsPerEpoch() -> Int {
         let n = train.sampleLabels.count
-        return train.dropLast ? n / train.batchSize : (n + train.batchSize - 1) / train.batchSize
+        let batches = train.dropLast ? n / train.batchSize : (n + train.batchSize - 1) / train.batchSize
+        let accumulate = max(1, recipe.accumulate ?? 1)
+        return (batches + accumulate - 1) / accumulate
     }
 
     func makeScheduler(_ optimizer: any Optimizer, epochs: Int, stepsPerEpoch: Int) -> LRScheduler? {

@@ -179,6 +179,37 @@ struct TrainerTests {
         #expect(augmented.convergedHeadProblem != nil)
     }
 
+    /// Accumulating 3 batches of 4 is one batch of 12: the same weights after two epochs of
+    /// SGD with momentum on a shuffled order (a ragged last group included: 30 samples).
+    @Test func accumulatedBatchesStepAsOneBigBatch() throws {
+        func run(batchSize: Int, accumulate: Int?) throws -> Tensor {
+            let model = ResNet.resnet18()
+            model.resetClassifier(numClasses: 3)
+            fillRecipeWeights(model, seed: 31)
+            Torch.manualSeed(32)
+            let labels = (0..<30).map { $0 % 3 }
+            let data = TensorBatches(images: Tensor.randn([30, 3, 32, 32]), labels: labels, batchSize: batchSize,
+                                     shuffle: true, seed: 5)
+            var recipe = Recipe(model: "resnet18")
+            recipe.epochs = 2
+            recipe.learningRate = 0.05
+            recipe.accumulate = accumulate
+            recipe.channelsLast = false
+            let trainer = Trainer(recipe: recipe, model: model, classes: ["a", "b", "c"], train: data, validation: nil,
+                                  cacheSource: TensorBatches(images: data.images, labels: labels, batchSize: batchSize),
+                                  runDirectory: nil,
+                                  card: ModelCard(architecture: "resnet18", classes: ["a", "b", "c"], preprocessing: .imageNet))
+            _ = try trainer.fit()
+            return try #require(model.classifierLayer as? Linear).weight
+        }
+        let big = try run(batchSize: 12, accumulate: nil)
+        let accumulated = try run(batchSize: 4, accumulate: 3)
+        let plain = try run(batchSize: 4, accumulate: nil)
+        let worst = (big - accumulated).abs().max().double
+        #expect(worst < 1e-6, "accumulated vs one big batch: \(worst)")
+        #expect((big - plain).abs().max().double > 1e-3, "batches of 4 without accumulation should differ")
+    }
+
     /// A time limit stops the run at the first epoch end that leaves no room for another
     /// epoch as long; a generous one changes nothing.
     @Test func aTimeLimitStopsAtAnEpochEnd() throws {
