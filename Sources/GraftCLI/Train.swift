@@ -77,6 +77,10 @@ struct Train: ParsableCommand {
     @Option(help: "Clip the gradient norm to this value.") var clipGrad: Double?
     @Option(help: "Accumulate the gradients of this many batches per optimizer step (one batch of them all).")
     var accumulate: Int?
+    @Option(help: "Keep an exponential moving average of the weights with this decay (timm's ModelEmaV3, e.g. 0.999); validation and the saved model use it.")
+    var ema: Double?
+    @Flag(help: "Warm the moving average up as timm does (decay 1 − (1 + step)^(−2/3) until it reaches --ema).")
+    var emaWarmup = false
     @Flag(inversion: .prefixedNo, help: "Channels-last memory format on the CPU (faster convolutions).")
     var channelsLast = true
     @Flag(help: "Skip unreadable images (and list them in the report) instead of failing.") var skipBadFiles = false
@@ -118,6 +122,8 @@ struct Train: ParsableCommand {
         try check("--early-stopping", earlyStopping, in: 0...100_000)
         try check("--clip-grad", clipGrad, in: 0...1e9, open: true)
         try check("--accumulate", accumulate, in: 1...4096)
+        try check("--ema", ema, in: 0...1, open: true)
+        if emaWarmup && ema == nil { throw ValidationError("--ema-warmup needs --ema DECAY") }
         // A head on cached features never runs the trunk (nor its auxiliary classifiers) in training mode.
         try checkImageSize(imageSize, model: model, training: !r.trainsOnlyTheHeadOnCachedFeatures)
         if out.isEmpty { throw ValidationError("--out must name a folder") }
@@ -201,6 +207,8 @@ struct Train: ParsableCommand {
         if let earlyStopping { r.earlyStoppingPatience = earlyStopping == 0 ? nil : earlyStopping }
         r.gradientClip = clipGrad
         if let accumulate, accumulate > 1 { r.accumulate = accumulate }
+        r.ema = ema
+        r.emaWarmup = emaWarmup ? true : nil
         r.channelsLast = channelsLast
         r.seed = seed
         r.device = runtime.device

@@ -74,6 +74,11 @@ public struct Recipe: Codable, Sendable, Equatable {
     public var headHidden: Int?
     public var headDropout: Double = 0
     public var gradientClip: Double?
+    /// An exponential moving average of the weights with this decay (timm's ModelEmaV3),
+    /// updated after every optimizer step; validation and the saved model use the average.
+    public var ema: Double?
+    /// timm's EMA warm-up (decay 1 − (1 + t)^(−2/3), capped at `ema`).
+    public var emaWarmup: Bool?
     /// Gradient accumulation: one optimizer step per this many batches, whose gradients are
     /// summed and divided by their samples, as one batch of them all (nil: every batch).
     public var accumulate: Int?

@@ -230,6 +230,14 @@ public final class Trainer {
         if recipe.channelsLast && device == .cpu { model.to(memoryFormat: .channelsLast) }
         let weights = try classWeights()
         stopRequested = false
+        ema = nil
+        if let decay = recipe.ema {
+            let average = ModelEMA(model: model, decay: decay, warmup: recipe.emaWarmup ?? false)
+            if let restored, let entries = restored.ema, let updates = restored.emaUpdates {
+                average.load(entries.map { (key: $0.key, tensor: $0.tensor.to(device)) }, updates: updates)
+            }
+            ema = average
+        }
         let phases: [(Phase, Range<Int>)] = [(.head, 0..<recipe.epochs),
                                              (.fineTune, recipe.epochs..<recipe.totalEpochs)]
         phaseLoop: for (phase, epochs) in phases where !epochs.isEmpty && startEpoch < epochs.upperBound {
@@ -240,6 +248,7 @@ public final class Trainer {
                                       batchNormMomentum: recipe.batchNormMomentum)
             }
             guard model.parameterCount(trainableOnly: true) > 0 else { throw TrainingError.noTrainableParameters }
+            ema?.track(model)
             let optimizer = makeOptimizer(phase: phase)
             let steps = stepsPerEpoch()
             let scheduler = makeScheduler(optimizer, epochs: epochs.count, stepsPerEpoch: steps)
@@ -305,6 +314,9 @@ public final class Trainer {
     /// Set by a callback (``EarlyStopping``) to end the run after the current epoch's checkpoint.
     public var stopRequested = false
 
+    /// The weights' moving average when the recipe keeps one (``Recipe/ema``).
+    public private(set) var ema: ModelEMA?
+
     // MARK: One epoch
 
     func runEpoch(_ epoch: Int, phase: Phase, optimizer: any Optimizer, scheduler: LRScheduler?, cache: Tensor?,
@@ -356,7 +368,10 @@ public final class Trainer {
                 if groupEnds, let clip = recipe.gradientClip { clipGradientNorm(optimizer, maxNorm: clip) }
             }
             let batchCorrect = try guarded("the optimizer step", epoch: epoch, batch: batchIndex, modelKept: kept) {
-                if groupEnds { optimizer.step() }
+                if groupEnds {
+                    optimizer.step()
+                    ema?.update(model)
+                }
                 return Torch.noGrad { logits.argmax(dim: 1).eq(labels).sum().int }
             }
             groupOpen = !groupEnds
@@ -393,6 +408,7 @@ public final class Trainer {
                 Torch.noGrad { for p in optimizer.parameterGroups.flatMap(\.parameters) { p.value.grad?.mul_(scale) } }
                 if let clip = recipe.gradientClip { clipGradientNorm(optimizer, maxNorm: clip) }
                 optimizer.step()
+                ema?.update(model)
             }
             if let scheduler, scheduler.granularity == .batch { scheduler.advance(metric: nil) }
         }
@@ -412,7 +428,7 @@ public final class Trainer {
                                                    + "\(bad.count > 3 ? ", ..." : "")) hold non-finite values",
                                                modelKept: bestRecord() != nil)
         }
-        if let metrics = try evaluate() {
+        if let metrics = try (ema.map { average in try average.withAverage(in: model) { try evaluate() } } ?? evaluate()) {
             guard metrics.meanLoss.isFinite else {
                 throw TrainingError.nonFiniteModel(epoch: epoch, what: "the validation loss is \(metrics.meanLoss)",
                                                    modelKept: bestRecord() != nil)
@@ -456,6 +472,7 @@ public final class Trainer {
             linear.weight.copy_(weight.to(linear.weight.dtype).to(device))
             linear.bias?.copy_(bias.to(linear.weight.dtype).to(device))
         }
+        ema?.update(model)
         let logits = fitted.logits(inputs)
         let target = Tensor(labels.map(Int64.init))
         let loss = Functional.crossEntropy(logits, target).double
@@ -674,8 +691,13 @@ public final class Trainer {
         return card
     }
 
+    /// Saves the model (its moving average, when the run keeps one).
     public func saveModel(to url: URL, metrics: [String: Double]) throws {
-        try ModelFile.save(model, card: finalCard(metrics: metrics), to: url)
+        if let ema {
+            try ema.withAverage(in: model) { try ModelFile.save(model, card: finalCard(metrics: metrics), to: url) }
+        } else {
+            try ModelFile.save(model, card: finalCard(metrics: metrics), to: url)
+        }
     }
 
     /// Rewrites the best model's card with the run's final numbers.
@@ -704,9 +726,10 @@ public final class Trainer {
                 state = state.filter { !left.contains($0.key) }
             }
         }
-        let checkpoint = TrainingCheckpoint(recipe: recipe, epochsDone: epochsDone, phase: phase, history: history,
+        var checkpoint = TrainingCheckpoint(recipe: recipe, epochsDone: epochsDone, phase: phase, history: history,
                                             model: state, optimizer: optimizer.state(),
                                             scheduler: scheduler?.state(), frozen: frozen)
+        if let ema { (checkpoint.ema, checkpoint.emaUpdates) = ema.state }
         try checkpoint.write(to: url)
         try onEvent?(.checkpointSaved(url))
     }

@@ -26,6 +26,9 @@ public struct TrainingCheckpoint {
     public var scheduler: SchedulerState?
     /// The model tensors left out because they never changed; nil: the model is whole.
     public var frozen: FrozenTensors?
+    /// The weights' moving average (``ModelEMA``) and its update count, when the run keeps one.
+    public var ema: [(key: String, tensor: Tensor)]? = nil
+    public var emaUpdates: Int? = nil
 
     /// Model tensors a checkpoint leaves out: they are the source weights' own.
     public struct FrozenTensors: Codable, Sendable, Equatable {
@@ -65,17 +68,20 @@ public struct TrainingCheckpoint {
         var history: [EpochRecord]
         var scheduler: SchedulerState?
         var frozen: FrozenTensors?
+        var emaUpdates: Int?
     }
 
     static let headerKey = "graft.checkpoint"
     static let modelPrefix = "model."
+    static let emaPrefix = "ema."
 
     public func write(to url: URL) throws {
         var entries = try model.map { (key: Self.modelPrefix + $0.key, tensor: try $0.tensor.tensorData()) }
         entries += try optimizer.tensors().map { (key: $0.key, tensor: try $0.tensor.tensorData()) }
+        entries += try (ema ?? []).map { (key: Self.emaPrefix + $0.key, tensor: try $0.tensor.tensorData()) }
         var metadata = try optimizer.metadata()
         let header = Header(recipe: recipe, epochsDone: epochsDone, phase: phase, history: history, scheduler: scheduler,
-                            frozen: frozen)
+                            frozen: frozen, emaUpdates: ema == nil ? nil : emaUpdates)
         metadata[Self.headerKey] = String(decoding: try JSONEncoder.sorted.encode(header), as: UTF8.self)
         try SafeTensors.write(StateDict(entries: entries, metadata: metadata), to: url)
     }
@@ -89,11 +95,18 @@ public struct TrainingCheckpoint {
         let tensors = dict.tensors()
         let model = tensors.filter { $0.key.hasPrefix(modelPrefix) }
             .map { (key: String($0.key.dropFirst(modelPrefix.count)), tensor: $0.tensor) }
-        let optimizer = try OptimizerState(tensors: tensors.filter { !$0.key.hasPrefix(modelPrefix) },
-                                           metadata: dict.metadata)
-        return TrainingCheckpoint(recipe: header.recipe, epochsDone: header.epochsDone, phase: header.phase,
-                                  history: header.history, model: model, optimizer: optimizer,
-                                  scheduler: header.scheduler, frozen: header.frozen)
+        let optimizer = try OptimizerState(
+            tensors: tensors.filter { !$0.key.hasPrefix(modelPrefix) && !$0.key.hasPrefix(emaPrefix) },
+            metadata: dict.metadata)
+        var checkpoint = TrainingCheckpoint(recipe: header.recipe, epochsDone: header.epochsDone, phase: header.phase,
+                                            history: header.history, model: model, optimizer: optimizer,
+                                            scheduler: header.scheduler, frozen: header.frozen)
+        if let updates = header.emaUpdates {
+            checkpoint.ema = tensors.filter { $0.key.hasPrefix(emaPrefix) }
+                .map { (key: String($0.key.dropFirst(emaPrefix.count)), tensor: $0.tensor) }
+            checkpoint.emaUpdates = updates
+        }
+        return checkpoint
     }
 }
 

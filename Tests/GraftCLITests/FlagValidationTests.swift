@@ -31,6 +31,8 @@ import Testing
         Case(arguments: train + ["--early-stopping", "100001"], mentions: "--early-stopping"),
         Case(arguments: train + ["--recipe", "fastest"], mentions: "--recipe"),
         Case(arguments: train + ["--accumulate", "0"], mentions: "--accumulate"),
+        Case(arguments: train + ["--ema", "1"], mentions: "--ema"),
+        Case(arguments: train + ["--ema-warmup"], mentions: "--ema"),
         Case(arguments: train + ["--clip-grad=-1"], mentions: "--clip-grad"),
         Case(arguments: train + ["--batch-size", "0"], mentions: "--batch-size"),
         Case(arguments: train + ["--momentum", "1.5"], mentions: "--momentum"),

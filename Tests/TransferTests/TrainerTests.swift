@@ -102,8 +102,8 @@ struct TrainerTests {
         #expect(bn.numBatchesTracked.int == 0)
     }
 
-    func smallRun(epochs: Int, fineTune: Int, run: URL, stopAfter: Int? = nil, resume: Bool = false) throws
-        -> Trainer
+    func smallRun(epochs: Int, fineTune: Int, run: URL, stopAfter: Int? = nil, resume: Bool = false,
+                  ema: Double? = nil) throws -> Trainer
     {
         Torch.manualSeed(3)
         let model = MobileNetV3.small(numClasses: 4)
@@ -121,6 +121,8 @@ struct TrainerTests {
         recipe.headHidden = 16
         recipe.headDropout = 0.3
         recipe.seed = 9
+        recipe.ema = ema
+        recipe.emaWarmup = ema == nil ? nil : true
         let trainer = Trainer(recipe: recipe, model: model, classes: ["a", "b", "c", "d"], train: data, validation: val,
                               runDirectory: run,
                               card: ModelCard(architecture: "mobilenet_v3_small", classes: ["a", "b", "c", "d"],
@@ -257,6 +259,31 @@ struct TrainerTests {
         #expect(card.classes == ["a", "b", "c", "d"])
         #expect(card.recipe?.headHidden == 16 && card.headHidden == 16)
         #expect(loaded.numClasses == 4)
+    }
+
+    /// With a moving average, a run cut short and resumed twice ends with the same average
+    /// as one that never stopped; the checkpoint carries it with its update count.
+    @Test func theWeightAverageResumesExactly() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("graft-ema-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: base) }
+        let straight = base.appendingPathComponent("straight"), split = base.appendingPathComponent("split")
+        for url in [straight, split] { try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true) }
+        let a = try smallRun(epochs: 2, fineTune: 2, run: straight, ema: 0.9)
+        _ = try smallRun(epochs: 2, fineTune: 2, run: split, stopAfter: 1, ema: 0.9)
+        _ = try smallRun(epochs: 2, fineTune: 2, run: split, stopAfter: 3, resume: true, ema: 0.9)
+        let b = try smallRun(epochs: 2, fineTune: 2, run: split, resume: true, ema: 0.9)
+        let (x, y) = (try #require(a.ema), try #require(b.ema))
+        #expect(x.updates == 12 && y.updates == 12)
+        #expect(Set(x.shadow.keys) == Set(y.shadow.keys) && !x.shadow.isEmpty)
+        for (key, value) in x.shadow {
+            #expect(value.to(.float64).eq(y.shadow[key]!.to(.float64)).all().item(Bool.self), "\(key) average differs")
+        }
+        // The average is not the weights themselves.
+        let weights = Dictionary(a.model.stateDict().map { ($0.key, $0.tensor) }, uniquingKeysWith: { p, _ in p })
+        #expect(x.shadow.contains { key, value in
+            value.dtype.isFloatingPoint && (value - weights[key]!).abs().max().double > 1e-6 })
+        let checkpoint = try TrainingCheckpoint.read(split.appendingPathComponent("checkpoint.safetensors"))
+        #expect(checkpoint.emaUpdates == 12 && checkpoint.ema?.count == x.shadow.count)
     }
 
     @Test func nonFiniteLossStopsWithAClearMessage() throws {
