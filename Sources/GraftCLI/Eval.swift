@@ -29,6 +29,8 @@ struct Eval: ParsableCommand {
     @Argument(help: "A model file, or a run folder (its model.safetensors).") var model: String
     @Argument(help: "Labeled images: a folder with one sub-folder per class, or a CSV.") var data: String
     @Option(help: "Batch size.") var batchSize: Int = 64
+    @Option(help: "Test-time augmentation: none, flip (the image and its mirror) or five-crop (corners and center of the resized image); probabilities averaged.")
+    var tta: TestTimeAugmentation = .none
     @Flag(help: "Leave unreadable images out (and list them) instead of failing.") var skipBadFiles = false
     @OptionGroup(title: "Runtime") var runtime: RuntimeOptions
     @Flag(help: "One JSON object (accuracy, top5, per_class, confusion_matrix).") var json = false
@@ -47,7 +49,7 @@ struct Eval: ParsableCommand {
         var skipped: [SampleError] = []
         let (metrics, _) = try evaluate(model, on: dataset, classes: card.classes, preprocessing: card.preprocessing,
                                         batchSize: batchSize, workers: runtime.workerCount, device: runtime.device,
-                                        badFiles: skipBadFiles ? .skip : .fail,
+                                        badFiles: skipBadFiles ? .skip : .fail, tta: tta,
                                         onBatch: { done, total in progress.bar(done, total, "images") },
                                         onSkipped: { skipped = $0 })
         progress.line("")

@@ -12,6 +12,7 @@ extension Recipe.CacheMode: ExpressibleByArgument {}
 extension Recipe.BestMetric: ExpressibleByArgument {}
 extension Recipe.HeadFit: ExpressibleByArgument {}
 extension Recipe.Preset: ExpressibleByArgument {}
+extension TestTimeAugmentation: ExpressibleByArgument {}
 extension BatchNormPolicy: ExpressibleByArgument {}
 
 extension FreezeSpec: ExpressibleByArgument {

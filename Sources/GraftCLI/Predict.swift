@@ -26,6 +26,8 @@ struct Predict: ParsableCommand {
     var weights: WeightsSource = .pretrained
     @Option(help: "How many classes to print per image.") var top: Int = 5
     @Option(help: "Batch size.") var batchSize: Int = 32
+    @Option(help: "Test-time augmentation: none, flip (the image and its mirror) or five-crop (corners and center of the resized image); probabilities averaged.")
+    var tta: TestTimeAugmentation = .none
     @OptionGroup(title: "Runtime") var runtime: RuntimeOptions
     @Flag(help: "One JSON object per image per line.") var json = false
 
@@ -56,7 +58,7 @@ struct Predict: ParsableCommand {
             images = Array(arguments.dropFirst())
         }
         let predictions = try Transfer.predict(loaded, files: images, top: top, batchSize: batchSize,
-                                            workers: runtime.workerCount, device: runtime.device)
+                                            workers: runtime.workerCount, device: runtime.device, tta: tta)
         for p in predictions {
             if let error = p.error {
                 print(json ? try jsonLine(["path": p.path, "error": error]) : "\(p.path): error: \(error)")

@@ -152,9 +152,14 @@ final class EpochRun: @unchecked Sendable {
         }
         guard let first = images.first else { return .success(Ready(batch: nil, skipped: skipped)) }
         let shape = first.shape, dtype = first.dtype
-        if let k = images.indices.first(where: { images[$0].shape != shape || images[$0].dtype != dtype || shape.count != 3 }) {
+        // A CHW image, or a stack of views of it (V × C × H × W, as FiveCrop gives: a
+        // contiguous loader then stacks N × V × C × H × W).
+        let viewsAllowed = shape.count == 4 && loader.memoryFormat == .contiguous
+        if let k = images.indices.first(where: {
+            images[$0].shape != shape || images[$0].dtype != dtype || (shape.count != 3 && !viewsAllowed)
+        }) {
             let index = indices[k]
-            let reason = shape.count != 3
+            let reason = shape.count != 3 && !viewsAllowed
                 ? "the transform gave a \(shape.count)-d tensor \(shape), not a CHW image"
                 : "the transform gave \(images[k].dtype) \(images[k].shape), but sample \(indices[0]) of the same batch "
                     + "is \(dtype) \(shape); end the transform with a fixed-size crop or resize"

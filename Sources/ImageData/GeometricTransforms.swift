@@ -196,3 +196,32 @@ public struct RandomRotation: ImageTransform {
         return Kernels.rotate(image, angle: angle, interpolation: interpolation, fill: fill)
     }
 }
+
+/// The four corner crops and the center crop, stacked before the channels — `[..., 5, C, h, w]`
+/// in torchvision's order (top-left, top-right, bottom-left, bottom-right, center), as
+/// `v2.FiveCrop(size)` with its tuple stacked. An image smaller than the crop is first
+/// padded as ``CenterCrop`` pads it (torchvision refuses it).
+public struct FiveCrop: ImageTransform {
+    public var height: Int
+    public var width: Int
+
+    public init(height: Int, width: Int) {
+        precondition(height > 0 && width > 0, "FiveCrop: sizes must be positive, got \(height)×\(width)")
+        self.height = height
+        self.width = width
+    }
+
+    public init(_ size: Int) { self.init(height: size, width: size) }
+
+    public func callAsFunction(_ image: Tensor, generator: Generator) -> Tensor {
+        var image = image
+        if height > image.size(-2) || width > image.size(-1) {
+            image = Kernels.centerCrop(image, height: max(height, image.size(-2)), width: max(width, image.size(-1)))
+        }
+        let (h, w) = (image.size(-2), image.size(-1))
+        let crops = [(0, 0), (0, w - width), (h - height, 0), (h - height, w - width)].map {
+            Kernels.crop(image, top: $0.0, left: $0.1, height: height, width: width)
+        } + [Kernels.centerCrop(image, height: height, width: width)]
+        return Tensor.stack(crops, dim: -4)
+    }
+}

@@ -4,16 +4,57 @@ import NN
 import Torch
 import Vision
 
+/// Test-time augmentation: the class probabilities averaged over views of each image.
+public enum TestTimeAugmentation: String, Codable, Sendable, CaseIterable {
+    /// The evaluation preprocessing's one view.
+    case none
+    /// That view and its mirror image.
+    case flip
+    /// torchvision's FiveCrop of the resized image: four corners and the center.
+    case fiveCrop = "five-crop"
+
+    /// The loader's transform: the preprocessing, with the five crops in place of the center one.
+    public func transform(_ p: Preprocessing) -> any ImageTransform {
+        guard self == .fiveCrop else { return p.transform }
+        return Compose([Resize(size: p.resizeSize, interpolation: p.interpolation), FiveCrop(p.cropSize), ToFloat(),
+                        Normalize(mean: p.mean, std: p.std)])
+    }
+
+    /// The loader's memory format (five crops come stacked, N × 5 × C × H × W).
+    var memoryFormat: MemoryFormat { self == .fiveCrop ? .contiguous : .channelsLast }
+
+    /// Mean softmax over the views of a batch from ``transform(_:)``, and the mean logits
+    /// (for the loss).
+    public func probabilities(_ model: ImageClassifier, _ images: Tensor) -> (probabilities: Tensor, logits: Tensor) {
+        switch self {
+        case .none:
+            let logits = model(images)
+            return (logits.softmax(dim: 1), logits)
+        case .flip:
+            let both = model(Tensor.cat([images, images.flip([-1])]))
+            let n = images.size(0)
+            let (a, b) = (both.slice(dim: 0, start: 0, end: n), both.slice(dim: 0, start: n, end: nil))
+            return ((a.softmax(dim: 1) + b.softmax(dim: 1)) / 2, (a + b) / 2)
+        case .fiveCrop:
+            let (n, views) = (images.size(0), images.size(1))
+            let flat = images.reshape([n * views, images.size(2), images.size(3), images.size(4)])
+                .contiguous(.channelsLast)
+            let logits = model(flat).view([n, views, -1])
+            return (logits.softmax(dim: 2).mean(dim: 1), logits.mean(dim: 1))
+        }
+    }
+}
+
 /// Evaluates a model on a dataset with its evaluation preprocessing. With `badFiles`
 /// `.skip`, unreadable images are left out of the metrics and passed to `onSkipped` at the end.
 public func evaluate(_ model: ImageClassifier, on dataset: any Dataset, classes: [String], preprocessing: Preprocessing,
                      batchSize: Int = 64, workers: Int = ProcessInfo.processInfo.activeProcessorCount,
-                     device: Device = .cpu, badFiles: BadFilePolicy = .fail,
+                     device: Device = .cpu, badFiles: BadFilePolicy = .fail, tta: TestTimeAugmentation = .none,
                      onBatch: ((Int, Int) -> Void)? = nil, onSkipped: (([SampleError]) -> Void)? = nil) throws
     -> (metrics: ClassificationMetrics, predictions: [(index: Int, predicted: Int, confidence: Double)])
 {
-    let loader = DataLoader(dataset, transform: preprocessing.transform, batchSize: batchSize,
-                            workers: workers, badFiles: badFiles, memoryFormat: .channelsLast)
+    let loader = DataLoader(dataset, transform: tta.transform(preprocessing), batchSize: batchSize,
+                            workers: workers, badFiles: badFiles, memoryFormat: tta.memoryFormat)
     defer { onSkipped?(loader.skipped) }
     var metrics = ClassificationMetrics(classes: classes)
     var predictions: [(Int, Int, Double)] = []
@@ -21,17 +62,20 @@ public func evaluate(_ model: ImageClassifier, on dataset: any Dataset, classes:
     model.to(device)
     model.to(memoryFormat: .channelsLast)
     try MemoryEstimate.check(model, pass: .inference, name: "evaluation", imageSize: preprocessing.cropSize,
-                             batchSize: batchSize, device: device, memoryFormat: .channelsLast)
+                             batchSize: batchSize * (tta == .none ? 1 : tta == .flip ? 2 : 5), device: device,
+                             memoryFormat: .channelsLast)
     var done = 0
     try Torch.inferenceMode {
         var batchIndex = 0
         try loader.forEachBatch(epoch: 0) { batch in
             let (p, k) = try guarded("evaluation", batch: batchIndex) {
                 let y = batch.labels.to(device)
-                let logits = model(batch.images.to(device))
-                metrics.update(logits: logits, labels: y,
-                               lossSum: Functional.crossEntropy(logits, y, reduction: .sum).double)
-                let probabilities = logits.softmax(dim: 1).max(dim: 1)
+                let (averaged, logits) = tta.probabilities(model, batch.images.to(device))
+                // With views, the loss is the negative log of the averaged probability.
+                let lossSum = tta == .none ? Functional.crossEntropy(logits, y, reduction: .sum).double
+                    : Functional.nllLoss(averaged.clamp(min: 1e-12).log(), y, reduction: .sum).double
+                metrics.update(logits: tta == .none ? logits : averaged, labels: y, lossSum: lossSum)
+                let probabilities = averaged.max(dim: 1)
                 return (probabilities.values.toArray(Double.self), probabilities.indices.toArray(Int.self))
             }
             batchIndex += 1
@@ -55,22 +99,23 @@ public struct Prediction: Sendable {
 /// threads, softmax, the top classes. Unreadable files get a ``Prediction/error`` instead.
 public func predict(_ loaded: LoadedModel, files: [String], top: Int = 5, batchSize: Int = 32,
                     workers: Int = ProcessInfo.processInfo.activeProcessorCount,
-                    device: Device = .cpu) throws -> [Prediction] {
+                    device: Device = .cpu, tta: TestTimeAugmentation = .none) throws -> [Prediction] {
     let net = loaded.model
     net.eval()
     net.to(device)
     net.to(memoryFormat: .channelsLast)
     try MemoryEstimate.check(net, pass: .inference, name: "prediction", imageSize: loaded.preprocessing.cropSize,
-                             batchSize: min(batchSize, max(files.count, 1)), device: device, memoryFormat: .channelsLast)
-    let loader = DataLoader(ImageFiles(paths: files), transform: loaded.preprocessing.transform, batchSize: batchSize,
-                            workers: workers, badFiles: .skip, memoryFormat: .channelsLast)
+                             batchSize: min(batchSize, max(files.count, 1)) * (tta == .none ? 1 : tta == .flip ? 2 : 5),
+                             device: device, memoryFormat: .channelsLast)
+    let loader = DataLoader(ImageFiles(paths: files), transform: tta.transform(loaded.preprocessing),
+                            batchSize: batchSize, workers: workers, badFiles: .skip, memoryFormat: tta.memoryFormat)
     let k = min(max(top, 1), loaded.classes.count)
     var results = files.map { Prediction(path: $0, top: [], error: nil) }
     try Torch.inferenceMode {
         var batchIndex = 0
         try loader.forEachBatch(epoch: 0) { batch in
             let (p, index) = try guarded("prediction", batch: batchIndex) {
-                let best = net(batch.images.to(device)).softmax(dim: 1).topk(k, dim: 1)
+                let best = tta.probabilities(net, batch.images.to(device)).probabilities.topk(k, dim: 1)
                 return (best.values.toArray(Double.self), best.indices.toArray(Int.self))
             }
             batchIndex += 1

@@ -154,6 +154,11 @@ struct CLITests {
         #expect((metrics["confusion_matrix"] as? [[Int]])?.map { $0.reduce(0, +) }.reduce(0, +) == 9)
         let text = try Self.graft(["eval", run.path, root.appendingPathComponent("val").path])
         #expect(text.stdout.contains("accuracy") && text.stdout.contains("confusion matrix"))
+        for tta in ["flip", "five-crop"] {
+            let views = try Self.graft(["eval", run.path, root.appendingPathComponent("val").path, "--tta", tta, "--json"])
+            #expect(views.status == 0, "--tta \(tta): \(views.stderr)")
+            #expect((views.jsonLines.last?["confusion_matrix"] as? [[Int]])?.map { $0.reduce(0, +) }.reduce(0, +) == 9)
+        }
 
         let image = root.appendingPathComponent("val/class1/img0.png").path
         let bad = root.appendingPathComponent("broken.png")

@@ -49,6 +49,7 @@ import Testing
         Case(arguments: ["train", "/nonexistent-data", "--out", "/tmp/x"], mentions: "/nonexistent-data"),
         Case(arguments: ["eval", "/nonexistent-model", "/tmp"], mentions: "/nonexistent-model"),
         Case(arguments: ["eval", "/tmp", "/tmp", "--batch-size", "0"], mentions: "--batch-size"),
+        Case(arguments: ["eval", "/tmp", "/tmp", "--tta", "ten-crop"], mentions: "--tta"),
         Case(arguments: ["doctor", "/nonexistent-data"], mentions: "/nonexistent-data"),
         Case(arguments: ["predict", "--model", "resnet18", "--batch-size", "0", "x.png"], mentions: "--batch-size"),
         Case(arguments: ["predict", "--model", "resnet18", "--top", "0", "x.png"], mentions: "--top"),
