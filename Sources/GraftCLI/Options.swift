@@ -13,6 +13,7 @@ extension Recipe.BestMetric: ExpressibleByArgument {}
 extension Recipe.HeadFit: ExpressibleByArgument {}
 extension Recipe.Preset: ExpressibleByArgument {}
 extension TestTimeAugmentation: ExpressibleByArgument {}
+extension Recipe.Sampler: ExpressibleByArgument {}
 extension BatchNormPolicy: ExpressibleByArgument {}
 
 extension FreezeSpec: ExpressibleByArgument {

@@ -70,6 +70,8 @@ struct Train: ParsableCommand {
     var cacheFeatures: Recipe.CacheMode?
     @Option(help: "Class weights in the loss: none, or auto (inverse class frequency).")
     var classWeights: Recipe.ClassWeights?
+    @Option(help: "shuffle (a permutation each epoch) or balanced (draws with replacement, every class equally likely).")
+    var sampler: Recipe.Sampler?
     @Option(help: "A hidden layer of this width in the new head.") var headHidden: Int?
     @Option(help: "Dropout before the new head's layers.") var headDropout: Double?
     @Option(help: "Which epoch's model is kept as best.") var bestMetric: Recipe.BestMetric?
@@ -201,6 +203,7 @@ struct Train: ParsableCommand {
         r.batchNormMomentum = batchNormMomentum
         if let cacheFeatures { r.cacheFeatures = cacheFeatures }
         if let classWeights { r.classWeights = classWeights }
+        if let sampler { r.sampler = sampler == .shuffle ? nil : sampler }
         r.headHidden = headHidden
         if let headDropout { r.headDropout = headDropout }
         if let bestMetric { r.bestMetric = bestMetric }

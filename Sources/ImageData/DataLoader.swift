@@ -78,6 +78,8 @@ public final class DataLoader: Sendable {
     public let seed: UInt64
     public let workers: Int
     public let prefetch: Int
+    /// Each epoch's samples drawn class-balanced with replacement (``init``'s `balanced`).
+    public let balanced: Bool
     public let badFiles: BadFilePolicy
     public let memoryFormat: MemoryFormat
     private let skipLog = SkipLog()
@@ -86,6 +88,8 @@ public final class DataLoader: Sendable {
     ///   - transform: applied to each CHW `uint8` image; it must give every sample the same
     ///     shape (end it with a fixed-size crop or resize). Default: none.
     ///   - shuffle: visit the samples in a new random order each epoch.
+    ///   - balanced: instead, draw each epoch's samples with replacement, each class equally
+    ///     likely (every sample weighted 1 / its class's count), as `WeightedRandomSampler`.
     ///   - dropLast: leave out the last batch when it would be short.
     ///   - seed: seeds the shuffling and every random transform.
     ///   - workers: decoding threads; default: the active cores.
@@ -94,7 +98,7 @@ public final class DataLoader: Sendable {
     ///   - memoryFormat: `.channelsLast` to stack batches with NHWC strides.
     public init(
         _ dataset: any Dataset, transform: any ImageTransform = Compose([]), batchSize: Int, shuffle: Bool = false,
-        dropLast: Bool = false, seed: UInt64 = 0, workers: Int = ProcessInfo.processInfo.activeProcessorCount,
+        balanced: Bool = false, dropLast: Bool = false, seed: UInt64 = 0, workers: Int = ProcessInfo.processInfo.activeProcessorCount,
         prefetch: Int = 2, badFiles: BadFilePolicy = .fail, memoryFormat: MemoryFormat = .contiguous
     ) {
         precondition(batchSize > 0 && workers > 0 && prefetch > 0, "DataLoader: batchSize, workers and prefetch must be positive")
@@ -102,6 +106,7 @@ public final class DataLoader: Sendable {
         self.transform = transform
         self.batchSize = batchSize
         self.shuffle = shuffle
+        self.balanced = balanced
         self.dropLast = dropLast
         self.seed = seed
         self.workers = workers
@@ -114,10 +119,21 @@ public final class DataLoader: Sendable {
     public var batchCount: Int { dropLast ? dataset.count / batchSize : (dataset.count + batchSize - 1) / batchSize }
 
     /// The dataset indices of `epoch` in loading order: `0..<count`, or with `shuffle`
-    /// `torch.randperm(count, generator=g)` with `g` seeded with `mixSeed(seed, epoch)`;
+    /// `torch.randperm(count, generator=g)` with `g` seeded with `mixSeed(seed, epoch)`, or
+    /// with `balanced` `torch.multinomial(1 / class counts, count, True, generator=g)`;
     /// cut to whole batches with `dropLast`.
     public func indices(epoch: Int) -> [Int] {
         let count = dataset.count
+        if balanced, count > 0 {
+            // torch.utils.data.WeightedRandomSampler(1 / class count, count, replacement=True).
+            let labels = dataset.labels
+            var counts: [Int: Int] = [:]
+            for label in labels { counts[label, default: 0] += 1 }
+            let weights = Tensor(labels.map { 1 / Double(counts[$0]!) })
+            let drawn = weights.multinomial(count, replacement: true,
+                                            generator: Generator(seed: mixSeed(seed, UInt64(truncatingIfNeeded: epoch))))
+            return Array(drawn.toArray(Int.self).prefix(batchCount * batchSize))
+        }
         let order = shuffle
             ? Tensor.randperm(count, generator: Generator(seed: mixSeed(seed, UInt64(truncatingIfNeeded: epoch))))
                 .toArray(Int.self)

@@ -228,6 +228,12 @@ extension Tensor {
         op(ct_randperm(Int64(n), generator?.handle, Options(dtype: .int64, device: device).raw), "randperm")
     }
 
+    /// `n` indices drawn with probability proportional to this 1-d tensor's weights, as
+    /// `torch.multinomial(weights, n, replacement, generator=g)`.
+    public func multinomial(_ n: Int, replacement: Bool = false, generator: Generator? = nil) -> Tensor {
+        op(ct_multinomial(handle, Int64(n), replacement, generator?.handle), "multinomial")
+    }
+
     /// Fills in place from U(from, to), as `tensor.uniform_`.
     @discardableResult
     public func uniform_(_ from: Double = 0, _ to: Double = 1, generator: Generator? = nil) -> Tensor {

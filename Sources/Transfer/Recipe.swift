@@ -18,6 +18,9 @@ public struct Recipe: Codable, Sendable, Equatable {
     }
     public enum ClassWeights: String, Codable, Sendable, CaseIterable { case none, auto }
     public enum CacheMode: String, Codable, Sendable, CaseIterable { case auto, off }
+    /// How an epoch visits the training samples: a fresh permutation, or draws with
+    /// replacement that make every class equally likely (`WeightedRandomSampler`).
+    public enum Sampler: String, Codable, Sendable, CaseIterable { case shuffle, balanced }
     /// How the head phase fits the head on cached features.
     public enum HeadFit: String, Codable, Sendable, CaseIterable {
         /// The optimizer's epochs over mini-batches (the PyTorch tutorial's loop).
@@ -60,6 +63,8 @@ public struct Recipe: Codable, Sendable, Equatable {
     public var warmupEpochs: Int = 0
     public var labelSmoothing: Double = 0
     public var classWeights: ClassWeights = .none
+    /// nil: `shuffle`.
+    public var sampler: Sampler?
     public var batchSize: Int = 32
     /// Square input size; nil = the weights' crop size.
     public var imageSize: Int?

@@ -81,7 +81,8 @@ public struct TrainingSession {
         let trainTransform = Self.trainTransform(recipe.augment, preprocessing)
         let format: MemoryFormat = recipe.channelsLast ? .channelsLast : .contiguous
         func loader(_ data: any Dataset, _ transform: any ImageTransform, shuffle: Bool = false) -> DataLoader {
-            DataLoader(data, transform: transform, batchSize: recipe.batchSize, shuffle: shuffle, seed: recipe.seed,
+            DataLoader(data, transform: transform, batchSize: recipe.batchSize, shuffle: shuffle,
+                       balanced: shuffle && recipe.sampler == .balanced, seed: recipe.seed,
                        workers: workers, badFiles: badFiles, memoryFormat: format)
         }
         let trainLoader = loader(train, trainTransform, shuffle: true)
