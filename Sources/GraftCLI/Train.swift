@@ -59,6 +59,8 @@ struct Train: ParsableCommand {
     @Option(help: "Batch size.") var batchSize: Int?
     @Option(help: "Square input size (default: the weights' own).") var imageSize: Int?
     @Option(help: "Augmentation.") var augment: Recipe.Augment?
+    @Option(help: "RandomErasing after normalisation with this probability (torchvision's; with --augment or --fine-tune-augment).")
+    var randomErasing: Double?
     @Option(help: "Augmentation once everything is unfrozen (default: as --augment).")
     var fineTuneAugment: Recipe.Augment?
     @Option(help: "The trunk's learning rate relative to the head's in the fine-tuning phase.")
@@ -124,12 +126,16 @@ struct Train: ParsableCommand {
         try check("--early-stopping", earlyStopping, in: 0...100_000)
         try check("--clip-grad", clipGrad, in: 0...1e9, open: true)
         try check("--accumulate", accumulate, in: 1...4096)
+        try check("--random-erasing", randomErasing, in: 0...1)
         try check("--ema", ema, in: 0...1, open: true)
         if emaWarmup && ema == nil { throw ValidationError("--ema-warmup needs --ema DECAY") }
         // A head on cached features never runs the trunk (nor its auxiliary classifiers) in training mode.
         try checkImageSize(imageSize, model: model, training: !r.trainsOnlyTheHeadOnCachedFeatures)
         if out.isEmpty { throw ValidationError("--out must name a folder") }
         if let problem = r.convergedHeadProblem { throw ValidationError("--head-fit converged: \(problem)") }
+        if (randomErasing ?? 0) > 0 && r.augment == .none && ((r.fineTuneAugment ?? .none) == .none || r.fineTuneEpochs == 0) {
+            throw ValidationError("--random-erasing applies where the recipe augments: add --augment or --fine-tune-augment")
+        }
         if weights == .none && r.freeze == .backbone {
             throw ValidationError("--weights none with --freeze backbone would train a head on a random, frozen trunk; "
                                   + "add --freeze none to train everything from scratch")
@@ -200,6 +206,7 @@ struct Train: ParsableCommand {
         r.imageSize = imageSize
         if let augment { r.augment = augment }
         if let fineTuneAugment { r.fineTuneAugment = fineTuneAugment }
+        r.randomErasing = randomErasing
         r.batchNormMomentum = batchNormMomentum
         if let cacheFeatures { r.cacheFeatures = cacheFeatures }
         if let classWeights { r.classWeights = classWeights }

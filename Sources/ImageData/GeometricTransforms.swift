@@ -225,3 +225,54 @@ public struct FiveCrop: ImageTransform {
         return Tensor.stack(crops, dim: -4)
     }
 }
+
+/// Erases a random box with probability `p`, as `v2.RandomErasing(p, scale, ratio, value)`
+/// (Zhong et al. 2017): unless `torch.rand(1) >= p`, up to 10 times it draws the box's area
+/// fraction from `scale` and its log aspect ratio from `ratio` (`uniform_`, float32), keeps
+/// the first box smaller than the image, draws its top and left (`randint`) and fills it with
+/// `value` (one number or one per channel; nil: standard normal noise, drawn before the
+/// position, as torchvision's `value="random"`). No box fits: the image is unchanged. Any
+/// dtype (torchvision applies it after `Normalize`, on float images), CHW or `[..., C, H, W]`.
+public struct RandomErasing: ImageTransform {
+    public var p: Double
+    public var scale: ClosedRange<Double>
+    public var ratio: ClosedRange<Double>
+    public var value: [Double]?
+
+    public init(p: Double = 0.5, scale: ClosedRange<Double> = 0.02...0.33, ratio: ClosedRange<Double> = 0.3...3.3,
+                value: [Double]? = [0]) {
+        precondition((0...1).contains(p), "RandomErasing: p must be in 0...1, got \(p)")
+        precondition(scale.lowerBound >= 0 && scale.upperBound <= 1, "RandomErasing: scale must lie in 0...1")
+        precondition(ratio.lowerBound > 0, "RandomErasing: ratio must be positive")
+        (self.p, self.scale, self.ratio, self.value) = (p, scale, ratio, value)
+    }
+
+    public var isRandom: Bool { true }
+
+    public func callAsFunction(_ image: Tensor, generator: Generator) -> Tensor {
+        if Tensor.rand([1], generator: generator).ge(p).item(Bool.self) { return image }
+        let (channels, height, width) = (image.size(-3), image.size(-2), image.size(-1))
+        let area = Double(height * width)
+        let logRatio = Tensor([Float(ratio.lowerBound), Float(ratio.upperBound)]).log().toArray(Float.self).map(Double.init)
+        for _ in 0..<10 {
+            let eraseArea = area * Tensor.empty([1]).uniform_(scale.lowerBound, scale.upperBound, generator: generator).double
+            let aspect = Tensor.empty([1]).uniform_(logRatio[0], logRatio[1], generator: generator).exp().double
+            let h = Int((eraseArea * aspect).squareRoot().rounded(.toNearestOrEven))
+            let w = Int((eraseArea / aspect).squareRoot().rounded(.toNearestOrEven))
+            guard h < height && w < width else { continue }
+            let fill: Tensor
+            if let value {
+                fill = Tensor(value.map(Float.init)).view([-1, 1, 1])
+            } else {
+                fill = Tensor.empty([channels, h, w]).normal_(generator: generator)
+            }
+            let top = Tensor.randint(0, height - h + 1, [1], generator: generator).int
+            let left = Tensor.randint(0, width - w + 1, [1], generator: generator).int
+            let erased = image.clone()
+            let box = Kernels.crop(erased, top: top, left: left, height: h, width: w)
+            Torch.noGrad { _ = box.copy_(fill.to(image.dtype).expand(box.shape)) }
+            return erased
+        }
+        return image
+    }
+}

@@ -11,10 +11,12 @@ public struct Recipe: Codable, Sendable, Equatable {
     }
     /// `light`: RandomResizedCrop (scale 0.35–1) and a flip; `crop-flip`: torchvision's
     /// RandomResizedCrop (scale 0.08–1) and a flip, as PyTorch's transfer-learning tutorial;
-    /// `trivial`: that and TrivialAugmentWide.
+    /// `trivial`: that and TrivialAugmentWide; `randaugment`: that and RandAugment (2
+    /// operations at magnitude 9, torchvision's defaults).
     public enum Augment: String, Codable, Sendable, CaseIterable {
         case none, light, trivial
         case cropFlip = "crop-flip"
+        case randAugment = "randaugment"
     }
     public enum ClassWeights: String, Codable, Sendable, CaseIterable { case none, auto }
     public enum CacheMode: String, Codable, Sendable, CaseIterable { case auto, off }
@@ -84,6 +86,9 @@ public struct Recipe: Codable, Sendable, Equatable {
     public var ema: Double?
     /// timm's EMA warm-up (decay 1 − (1 + t)^(−2/3), capped at `ema`).
     public var emaWarmup: Bool?
+    /// RandomErasing (torchvision's, value 0) after normalisation with this probability,
+    /// wherever the recipe augments.
+    public var randomErasing: Double?
     /// Gradient accumulation: one optimizer step per this many batches, whose gradients are
     /// summed and divided by their samples, as one batch of them all (nil: every batch).
     public var accumulate: Int?

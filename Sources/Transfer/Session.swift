@@ -41,8 +41,16 @@ public struct TrainingSession {
         }
     }
 
-    /// The training transform for the recipe's augmentation.
-    public static func trainTransform(_ augment: Recipe.Augment, _ p: Preprocessing) -> any ImageTransform {
+    /// The training transform for the recipe's augmentation, RandomErasing last with
+    /// probability `erasing` when the augmentation isn't `none`.
+    public static func trainTransform(_ augment: Recipe.Augment, _ p: Preprocessing,
+                                      erasing: Double? = nil) -> any ImageTransform {
+        let base = trainTransform(augment, p)
+        guard let erasing, erasing > 0, augment != .none else { return base }
+        return Compose([base, RandomErasing(p: erasing)])
+    }
+
+    static func trainTransform(_ augment: Recipe.Augment, _ p: Preprocessing) -> any ImageTransform {
         let interpolation = p.interpolation
         switch augment {
         case .none: return p.transform
@@ -52,6 +60,9 @@ public struct TrainingSession {
         case .cropFlip:
             return Compose([RandomResizedCrop(p.cropSize, interpolation: interpolation), RandomHorizontalFlip(),
                             ToFloat(), Normalize(mean: p.mean, std: p.std)])
+        case .randAugment:
+            return Compose([RandomResizedCrop(p.cropSize, interpolation: interpolation), RandomHorizontalFlip(),
+                            RandAugment(), ToFloat(), Normalize(mean: p.mean, std: p.std)])
         case .trivial:
             return Compose([RandomResizedCrop(p.cropSize, interpolation: interpolation), RandomHorizontalFlip(),
                             TrivialAugmentWide(), ToFloat(), Normalize(mean: p.mean, std: p.std)])
@@ -78,7 +89,7 @@ public struct TrainingSession {
         let loaded = try prepareModel()
         let preprocessing = loaded.preprocessing.resized(to: recipe.imageSize)
         let evalTransform = preprocessing.transform
-        let trainTransform = Self.trainTransform(recipe.augment, preprocessing)
+        let trainTransform = Self.trainTransform(recipe.augment, preprocessing, erasing: recipe.randomErasing)
         let format: MemoryFormat = recipe.channelsLast ? .channelsLast : .contiguous
         func loader(_ data: any Dataset, _ transform: any ImageTransform, shuffle: Bool = false) -> DataLoader {
             DataLoader(data, transform: transform, batchSize: recipe.batchSize, shuffle: shuffle,
@@ -101,7 +112,8 @@ public struct TrainingSession {
         trainer.callbacks += callbacks
         trainer.inputSize = preprocessing.cropSize
         if let augment = recipe.fineTuneAugment, augment != recipe.augment, recipe.fineTuneEpochs > 0 {
-            trainer.fineTuneTrain = loader(train, Self.trainTransform(augment, preprocessing), shuffle: true)
+            trainer.fineTuneTrain = loader(train, Self.trainTransform(augment, preprocessing, erasing: recipe.randomErasing),
+                                           shuffle: true)
         }
         if let cancellation { trainer.externalCancellation = cancellation }
         try writeJSON(recipe, to: runDirectory.appendingPathComponent("recipe.json"))

@@ -32,6 +32,7 @@ import Testing
         Case(arguments: train + ["--recipe", "fastest"], mentions: "--recipe"),
         Case(arguments: train + ["--accumulate", "0"], mentions: "--accumulate"),
         Case(arguments: train + ["--sampler", "weighted"], mentions: "--sampler"),
+        Case(arguments: train + ["--random-erasing", "1.5"], mentions: "--random-erasing"),
         Case(arguments: train + ["--ema", "1"], mentions: "--ema"),
         Case(arguments: train + ["--ema-warmup"], mentions: "--ema"),
         Case(arguments: train + ["--clip-grad=-1"], mentions: "--clip-grad"),

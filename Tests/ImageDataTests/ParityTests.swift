@@ -74,6 +74,10 @@ let parityCases: [ParityCase] = [
     ParityCase("trivial_augment_bilinear", TrivialAugmentWide(interpolation: .bilinear, fill: 0)),
     ParityCase("rand_augment", RandAugment()),
     ParityCase("rand_augment_large", RandAugment()),
+    ParityCase("random_erasing", Compose([ToFloat(), RandomErasing()])),
+    ParityCase("random_erasing_random", Compose([ToFloat(), RandomErasing(p: 1, value: nil)])),
+    ParityCase("random_erasing_channels", Compose([ToFloat(), RandomErasing(p: 1, scale: 0.1...0.5, value: [0.5, -1, 2])])),
+    ParityCase("random_erasing_uint8", RandomErasing(p: 1)),
 ]
 
 /// Runs `transform` on every fixture of case `name`; returns the largest difference found.

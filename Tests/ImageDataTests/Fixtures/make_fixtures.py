@@ -83,6 +83,14 @@ CASES = {
     "eval_bicubic": (v2.Compose([v2.Resize(32, IM.BICUBIC), v2.CenterCrop(28),
                                  v2.ToDtype(torch.float32, scale=True), v2.Normalize(MEAN, STD)]), ["rgb"], FIXED),
     "eval_preset": (ImageClassification(crop_size=28, resize_size=32), ["rgb", "square"], FIXED),
+    # On float images, as torchvision applies it after Normalize; and 0 on uint8.
+    "random_erasing": (v2.Compose([v2.ToDtype(torch.float32, scale=True), v2.RandomErasing()]), ["rgb", "gray"], SEEDS),
+    "random_erasing_random": (v2.Compose([v2.ToDtype(torch.float32, scale=True),
+                                          v2.RandomErasing(p=1, value="random")]), ["rgb"], SEEDS[:4]),
+    "random_erasing_channels": (v2.Compose([v2.ToDtype(torch.float32, scale=True),
+                                            v2.RandomErasing(p=1, scale=(0.1, 0.5), value=(0.5, -1.0, 2.0))]),
+                                ["rgb"], SEEDS[:4]),
+    "random_erasing_uint8": (v2.RandomErasing(p=1), ["square"], SEEDS[:3]),
 }
 
 
