@@ -174,6 +174,9 @@ ct_tensor ct_randint(int64_t low, int64_t high, const int64_t *sizes, size_t n, 
   RET_TENSOR(at::randint(low, high, ints(sizes, n), GEN(g), options(o)))
 }
 ct_tensor ct_randperm(int64_t n, ct_generator g, ct_options o) { RET_TENSOR(at::randperm(n, GEN(g), options(o))) }
+ct_tensor ct_sample_dirichlet(ct_tensor concentration, ct_generator g) {
+  RET_TENSOR(at::_sample_dirichlet(T(concentration), GEN(g)))
+}
 ct_tensor ct_multinomial(ct_tensor weights, int64_t n, bool replacement, ct_generator g) {
   RET_TENSOR(at::multinomial(T(weights), n, replacement, GEN(g)))
 }

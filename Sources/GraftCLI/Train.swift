@@ -59,6 +59,9 @@ struct Train: ParsableCommand {
     @Option(help: "Batch size.") var batchSize: Int?
     @Option(help: "Square input size (default: the weights' own).") var imageSize: Int?
     @Option(help: "Augmentation.") var augment: Recipe.Augment?
+    @Option(help: "MixUp on each training batch with this Beta α (torchvision's v2.MixUp; e.g. 0.2).") var mixup: Double?
+    @Option(help: "CutMix on each training batch with this Beta α (torchvision's v2.CutMix; e.g. 1.0); with --mixup, one of the two per batch.")
+    var cutmix: Double?
     @Option(help: "RandomErasing after normalisation with this probability (torchvision's; with --augment or --fine-tune-augment).")
     var randomErasing: Double?
     @Option(help: "Augmentation once everything is unfrozen (default: as --augment).")
@@ -127,6 +130,11 @@ struct Train: ParsableCommand {
         try check("--clip-grad", clipGrad, in: 0...1e9, open: true)
         try check("--accumulate", accumulate, in: 1...4096)
         try check("--random-erasing", randomErasing, in: 0...1)
+        try check("--mixup", mixup, in: 0...100, open: true)
+        try check("--cutmix", cutmix, in: 0...100, open: true)
+        if (mixup != nil || cutmix != nil) && classWeights == .auto {
+            throw ValidationError("--mixup/--cutmix mix the labels: drop --class-weights auto (or use --sampler balanced)")
+        }
         try check("--ema", ema, in: 0...1, open: true)
         if emaWarmup && ema == nil { throw ValidationError("--ema-warmup needs --ema DECAY") }
         // A head on cached features never runs the trunk (nor its auxiliary classifiers) in training mode.
@@ -207,6 +215,8 @@ struct Train: ParsableCommand {
         if let augment { r.augment = augment }
         if let fineTuneAugment { r.fineTuneAugment = fineTuneAugment }
         r.randomErasing = randomErasing
+        r.mixup = mixup
+        r.cutmix = cutmix
         r.batchNormMomentum = batchNormMomentum
         if let cacheFeatures { r.cacheFeatures = cacheFeatures }
         if let classWeights { r.classWeights = classWeights }

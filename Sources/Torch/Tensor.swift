@@ -234,6 +234,12 @@ extension Tensor {
         op(ct_multinomial(handle, Int64(n), replacement, generator?.handle), "multinomial")
     }
 
+    /// One Dirichlet draw per row of these concentrations (last dimension), as
+    /// `torch._sample_dirichlet` (what `torch.distributions.Dirichlet` and `Beta` sample with).
+    public func sampleDirichlet(generator: Generator? = nil) -> Tensor {
+        op(ct_sample_dirichlet(handle, generator?.handle), "_sample_dirichlet")
+    }
+
     /// Fills in place from U(from, to), as `tensor.uniform_`.
     @discardableResult
     public func uniform_(_ from: Double = 0, _ to: Double = 1, generator: Generator? = nil) -> Tensor {

@@ -86,6 +86,12 @@ public struct Recipe: Codable, Sendable, Equatable {
     public var ema: Double?
     /// timm's EMA warm-up (decay 1 − (1 + t)^(−2/3), capped at `ema`).
     public var emaWarmup: Bool?
+    /// MixUp's and CutMix's α (torchvision's v2 transforms on each training batch of images;
+    /// with both, one of the two per batch, as `v2.RandomChoice`). The loss takes the mixed
+    /// soft labels (label smoothing applied to them). Batches of cached features aren't mixed,
+    /// so the head phase then runs on images.
+    public var mixup: Double?
+    public var cutmix: Double?
     /// RandomErasing (torchvision's, value 0) after normalisation with this probability,
     /// wherever the recipe augments.
     public var randomErasing: Double?
@@ -105,9 +111,9 @@ public struct Recipe: Codable, Sendable, Equatable {
     /// Why this recipe can't fit its head to convergence (nil when it can, or doesn't ask to).
     public var convergedHeadProblem: String? {
         guard resolvedHeadFit == .converged else { return nil }
-        if !(freeze == .backbone && cacheFeatures == .auto && batchNorm != .train && augment == .none) {
+        if !(freeze == .backbone && cacheFeatures == .auto && batchNorm != .train && augment == .none && !mixesBatches) {
             return "the converged head fit runs on cached features: it needs the trunk frozen (freeze backbone), "
-                + "its BatchNorm not training, no head-phase augmentation and the cache on"
+                + "its BatchNorm not training, no head-phase augmentation or batch mixing, and the cache on"
         }
         if headHidden != nil { return "the converged head fit is for a single linear layer, not a hidden layer" }
         if labelSmoothing != 0 || classWeights != .none {
@@ -125,7 +131,11 @@ public struct Recipe: Codable, Sendable, Equatable {
     /// fine-tuning phase). The trainer's cache uses the same conditions.
     public var trainsOnlyTheHeadOnCachedFeatures: Bool {
         freeze == .backbone && cacheFeatures == .auto && batchNorm != .train && augment == .none && fineTuneEpochs == 0
+            && !mixesBatches
     }
+
+    /// Whether training batches are mixed (MixUp or CutMix).
+    public var mixesBatches: Bool { mixup != nil || cutmix != nil }
 
     /// The fields (by their JSON names, which are the property names) whose values differ
     /// from `other`'s, as `name: other's → self's`.

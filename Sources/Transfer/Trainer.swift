@@ -338,15 +338,22 @@ public final class Trainer {
         /// ``ComputationError`` before a half-done step can touch the weights. With
         /// accumulation, each batch's loss is weighted by its samples and the group's summed
         /// gradients are divided by theirs before the one step: the step of one big batch.
-        func step(labels: Tensor, forward: () -> (Tensor, [(logits: Tensor, lossWeight: Double)])) throws {
+        func step(labels: Tensor, soft: Tensor? = nil,
+                  forward: () -> (Tensor, [(logits: Tensor, lossWeight: Double)])) throws {
             let kept = bestRecord() != nil
+            func criterion(_ logits: Tensor) -> Tensor {
+                guard let soft else {
+                    return Functional.crossEntropy(logits, labels, weight: weights, labelSmoothing: recipe.labelSmoothing)
+                }
+                // F.cross_entropy with probability targets: smoothing mixes them with uniform.
+                let e = recipe.labelSmoothing, c = Double(soft.size(1))
+                let target = e > 0 ? soft * (1 - e) + e / c : soft
+                return -(target * logits.logSoftmax(dim: 1)).sum(dim: 1).mean()
+            }
             let (logits, loss, value) = try guarded("the forward pass", epoch: epoch, batch: batchIndex, modelKept: kept) {
                 let (logits, auxiliary) = forward()
-                var loss = Functional.crossEntropy(logits, labels, weight: weights, labelSmoothing: recipe.labelSmoothing)
-                for aux in auxiliary {
-                    loss = loss + Functional.crossEntropy(aux.logits, labels, weight: weights,
-                                                          labelSmoothing: recipe.labelSmoothing) * aux.lossWeight
-                }
+                var loss = criterion(logits)
+                for aux in auxiliary { loss = loss + criterion(aux.logits) * aux.lossWeight }
                 return (logits, loss, loss.double)
             }
             guard value.isFinite else {
@@ -397,8 +404,21 @@ public final class Trainer {
                 try step(labels: y) { (model.head(cache.indexSelect(dim: 0, index: index).to(device)), []) }
             }
         } else {
+            let mixes = [recipe.mixup.map { BatchMix.mixUp(alpha: $0) }, recipe.cutmix.map { BatchMix.cutMix(alpha: $0) }]
+                .compactMap { $0 }
             try train.forEachBatch(epoch: epoch) { batch in
-                try step(labels: batch.labels.to(device)) { model.trainingLogits(batch.images.to(device)) }
+                guard !mixes.isEmpty else {
+                    try step(labels: batch.labels.to(device)) { model.trainingLogits(batch.images.to(device)) }
+                    return
+                }
+                // As v2.RandomChoice([MixUp, CutMix]) when both: one drawn per batch.
+                let mix = mixes.count == 1 ? mixes[0] : mixes[Tensor([0.5, 0.5] as [Float]).multinomial(1).int]
+                let (images, soft) = mix(images: batch.images, labels: batch.labels, classes: classes.count)
+                let target = self.device
+                let format: MemoryFormat = recipe.channelsLast && target == .cpu ? .channelsLast : .contiguous
+                try step(labels: soft.argmax(dim: 1).to(target), soft: soft.to(target)) {
+                    model.trainingLogits(images.contiguous(format).to(target))
+                }
             }
         }
         if groupOpen {
@@ -635,6 +655,7 @@ public final class Trainer {
     /// BatchNorm statistics, a deterministic transform to cache with).
     var cachesFeatures: Bool {
         recipe.cacheFeatures == .auto && cacheSource != nil && model.isTrunkFrozen && recipe.batchNorm != .train
+            && !recipe.mixesBatches
     }
 
     /// Refuses a phase whose batches would not fit in memory (``MemoryEstimate``): the

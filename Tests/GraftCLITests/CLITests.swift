@@ -141,6 +141,16 @@ struct CLITests {
             #expect(result[key] != nil, "train --json has \(key)")
         }
         #expect(result["epochs"] as? Int == 1)
+        // MixUp and CutMix batches train on images (no cached features) and the run ends normally.
+        let mixed = try Self.graft([
+            "train", root.appendingPathComponent("train").path, "--val", root.appendingPathComponent("val").path,
+            "--model", "resnet18", "--weights", "none", "--freeze", "none", "--epochs", "2", "--image-size", "32",
+            "--batch-size", "6", "--mixup", "0.4", "--cutmix", "1", "--label-smoothing", "0.1",
+            "--out", root.appendingPathComponent("mixed").path, "--json",
+        ])
+        #expect(mixed.status == 0, "\(mixed.stderr)")
+        let mixedMetrics = try String(contentsOf: root.appendingPathComponent("mixed/metrics.csv"), encoding: .utf8)
+        #expect(mixedMetrics.split(separator: "\n").count == 3 && !mixedMetrics.contains(",true,"))
         for file in ["model.safetensors", "checkpoint.safetensors", "metrics.csv", "report.html", "curves.png",
                      "confusion.png", "recipe.json"] {
             #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent(file).path), "run has \(file)")

@@ -33,6 +33,8 @@ import Testing
         Case(arguments: train + ["--accumulate", "0"], mentions: "--accumulate"),
         Case(arguments: train + ["--sampler", "weighted"], mentions: "--sampler"),
         Case(arguments: train + ["--random-erasing", "1.5"], mentions: "--random-erasing"),
+        Case(arguments: train + ["--mixup", "0"], mentions: "--mixup"),
+        Case(arguments: train + ["--cutmix", "1", "--class-weights", "auto"], mentions: "--cutmix"),
         Case(arguments: train + ["--ema", "1"], mentions: "--ema"),
         Case(arguments: train + ["--ema-warmup"], mentions: "--ema"),
         Case(arguments: train + ["--clip-grad=-1"], mentions: "--clip-grad"),

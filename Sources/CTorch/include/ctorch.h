@@ -100,6 +100,7 @@ ct_tensor ct_randn(const int64_t *sizes, size_t n, ct_generator g, ct_options o)
 ct_tensor ct_randint(int64_t low, int64_t high, const int64_t *sizes, size_t n, ct_generator g, ct_options o);
 ct_tensor ct_randperm(int64_t n, ct_generator g, ct_options o);
 ct_tensor ct_multinomial(ct_tensor weights, int64_t n, bool replacement, ct_generator g);
+ct_tensor ct_sample_dirichlet(ct_tensor concentration, ct_generator g);
 ct_tensor ct_uniform_(ct_tensor t, double from, double to, ct_generator g);
 ct_tensor ct_normal_(ct_tensor t, double mean, double std, ct_generator g);
 ct_tensor ct_bernoulli_(ct_tensor t, double p, ct_generator g);
