@@ -59,6 +59,8 @@ struct Train: ParsableCommand {
     @Option(help: "Batch size.") var batchSize: Int?
     @Option(help: "Square input size (default: the weights' own).") var imageSize: Int?
     @Option(help: "Augmentation.") var augment: Recipe.Augment?
+    @Option(help: "Gradual unfreezing: in the fine-tuning phase the trunk's stages thaw from the top, one more every this many epochs (fastai's freeze_to steps).")
+    var unfreezeSchedule: Int?
     @Option(help: "MixUp on each training batch with this Beta α (torchvision's v2.MixUp; e.g. 0.2).") var mixup: Double?
     @Option(help: "CutMix on each training batch with this Beta α (torchvision's v2.CutMix; e.g. 1.0); with --mixup, one of the two per batch.")
     var cutmix: Double?
@@ -130,6 +132,10 @@ struct Train: ParsableCommand {
         try check("--clip-grad", clipGrad, in: 0...1e9, open: true)
         try check("--accumulate", accumulate, in: 1...4096)
         try check("--random-erasing", randomErasing, in: 0...1)
+        try check("--unfreeze-schedule", unfreezeSchedule, in: 1...100_000)
+        if unfreezeSchedule != nil && r.fineTuneEpochs == 0 {
+            throw ValidationError("--unfreeze-schedule thaws the trunk during fine-tuning: add --fine-tune-epochs (or a validation set under --recipe auto)")
+        }
         try check("--mixup", mixup, in: 0...100, open: true)
         try check("--cutmix", cutmix, in: 0...100, open: true)
         if (mixup != nil || cutmix != nil) && classWeights == .auto {
@@ -215,6 +221,7 @@ struct Train: ParsableCommand {
         if let augment { r.augment = augment }
         if let fineTuneAugment { r.fineTuneAugment = fineTuneAugment }
         r.randomErasing = randomErasing
+        r.unfreezeEvery = unfreezeSchedule
         r.mixup = mixup
         r.cutmix = cutmix
         r.batchNormMomentum = batchNormMomentum

@@ -86,6 +86,10 @@ public struct Recipe: Codable, Sendable, Equatable {
     public var ema: Double?
     /// timm's EMA warm-up (decay 1 − (1 + t)^(−2/3), capped at `ema`).
     public var emaWarmup: Bool?
+    /// Gradual unfreezing in the fine-tuning phase (ULMFiT, fastai's `freeze_to(-k)` steps):
+    /// the trunk's stages (the model's `stageKeys`) thaw from the top, one more every this
+    /// many epochs, the head and the top stage first, until everything trains. nil: all at once.
+    public var unfreezeEvery: Int?
     /// MixUp's and CutMix's α (torchvision's v2 transforms on each training batch of images;
     /// with both, one of the two per batch, as `v2.RandomChoice`). The loss takes the mixed
     /// soft labels (label smoothing applied to them). Batches of cached features aren't mixed,

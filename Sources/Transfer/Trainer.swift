@@ -269,6 +269,9 @@ public final class Trainer {
                 }
             }
             for epoch in max(startEpoch, epochs.lowerBound)..<epochs.upperBound {
+                if phase == .fineTune, let every = recipe.unfreezeEvery, every > 0 {
+                    try thawGradually(epochInPhase: epoch - epochs.lowerBound, every: every)
+                }
                 let record = try Torch.withManualSeed(mixSeed(recipe.seed, 0x5EED, UInt64(epoch))) {
                     if converged, let cache { return try convergedHeadEpoch(epoch, cache: cache) }
                     return try runEpoch(epoch, phase: phase, optimizer: optimizer, scheduler: scheduler, cache: cache,
@@ -502,6 +505,23 @@ public final class Trainer {
                                  seconds: 0, cached: true)
         record.l2 = l2
         return try finish(record, started: started, scheduler: nil)
+    }
+
+    /// Gradual unfreezing: for the fine-tuning phase's epoch `epochInPhase` (0-based), the
+    /// top 1 + ⌊epoch / every⌋ stages and the head train, the stages below stay frozen (their
+    /// BatchNorm per `recipe.batchNorm`, as in the head phase). A function of the epoch, so a
+    /// resumed run thaws the same.
+    func thawGradually(epochInPhase: Int, every: Int) throws {
+        let stages = model.stageKeys
+        let thawed = min(stages.count, 1 + epochInPhase / every)
+        if thawed >= stages.count {
+            try model.applyFreeze(.none, trainableBatchNorm: recipe.fineTuneBatchNorm,
+                                  batchNormMomentum: recipe.batchNormMomentum)
+        } else {
+            try model.applyFreeze(.upTo(stages[stages.count - thawed - 1]), batchNorm: recipe.batchNorm,
+                                  trainableBatchNorm: recipe.fineTuneBatchNorm, batchNormMomentum: recipe.batchNormMomentum)
+        }
+        ema?.track(model)
     }
 
     /// What the head's final Linear sees for `features` (eval mode): the head run with that

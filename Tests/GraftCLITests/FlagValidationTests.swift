@@ -34,6 +34,7 @@ import Testing
         Case(arguments: train + ["--sampler", "weighted"], mentions: "--sampler"),
         Case(arguments: train + ["--random-erasing", "1.5"], mentions: "--random-erasing"),
         Case(arguments: train + ["--mixup", "0"], mentions: "--mixup"),
+        Case(arguments: train + ["--unfreeze-schedule", "1", "--recipe", "classic"], mentions: "--unfreeze-schedule"),
         Case(arguments: train + ["--cutmix", "1", "--class-weights", "auto"], mentions: "--cutmix"),
         Case(arguments: train + ["--ema", "1"], mentions: "--ema"),
         Case(arguments: train + ["--ema-warmup"], mentions: "--ema"),

@@ -286,6 +286,46 @@ struct TrainerTests {
         #expect(checkpoint.emaUpdates == 12 && checkpoint.ema?.count == x.shadow.count)
     }
 
+    /// Gradual unfreezing: after fine-tuning epoch e the top e stages (and the head) have
+    /// changed and every stage below is as the head phase left it.
+    @Test func stagesThawFromTheTopOneAnEpoch() throws {
+        let model = ResNet.resnet18()
+        model.resetClassifier(numClasses: 2)
+        fillRecipeWeights(model, seed: 41)
+        Torch.manualSeed(42)
+        let data = TensorBatches(images: Tensor.randn([8, 3, 32, 32]), labels: [0, 1, 0, 1, 0, 1, 0, 1], batchSize: 4)
+        var recipe = Recipe(model: "resnet18")
+        recipe.epochs = 1
+        recipe.fineTuneEpochs = 3
+        recipe.unfreezeEvery = 1
+        recipe.learningRate = 0.05
+        recipe.trunkLearningRateFactor = 1
+        recipe.fineTuneBatchNorm = .frozen
+        recipe.channelsLast = false
+        let trainer = Trainer(recipe: recipe, model: model, classes: ["a", "b"], train: data, validation: nil,
+                              runDirectory: nil,
+                              card: ModelCard(architecture: "resnet18", classes: ["a", "b"], preprocessing: .imageNet))
+        let stages = model.stageKeys
+        func snapshot() -> [String: Tensor] {
+            Dictionary(model.namedParameters().map { ($0.key, $0.parameter.value.detach().clone()) }, uniquingKeysWith: { a, _ in a })
+        }
+        var states: [[String: Tensor]] = []
+        trainer.onEvent = { event in if case .epochFinished = event { states.append(snapshot()) } }
+        _ = try trainer.fit()
+        #expect(states.count == 4 && stages.count >= 4)
+        func changed(_ stage: String, from a: [String: Tensor], to b: [String: Tensor]) -> Bool {
+            a.keys.filter { $0.hasPrefix(stage + ".") }.contains { (a[$0]! - b[$0]!).abs().max().double > 0 }
+        }
+        for e in 1...3 {
+            let (before, after) = (states[0], states[e])
+            for (i, stage) in stages.enumerated() {
+                let thawed = i >= stages.count - e
+                #expect(changed(stage, from: before, to: after) == thawed,
+                        "fine-tune epoch \(e): \(stage) \(thawed ? "should" : "should not") have changed")
+            }
+        }
+    }
+
     @Test func nonFiniteLossStopsWithAClearMessage() throws {
         let model = ResNet.resnet18()
         model.resetClassifier(numClasses: 2)
