@@ -22,6 +22,10 @@ public final class ModelEMA {
     public private(set) var updates = 0
     /// The average, by state-dict key, for the tracked entries.
     public private(set) var shadow: [String: Tensor] = [:]
+    /// Each tracked entry's average and the model's own tensor (parameters and buffers are
+    /// updated in place, so these stay the model's), read on every step without walking the
+    /// module tree.
+    private var pairs: [(average: Tensor, value: Tensor)] = []
 
     public init(model: Module, decay: Double, warmup: Bool = false) {
         self.decay = decay
@@ -39,7 +43,8 @@ public final class ModelEMA {
     }
 
     /// Starts averaging the entries that can change now and aren't yet (trainable
-    /// parameters, buffers), from their current values.
+    /// parameters, buffers), from their current values; and ties every tracked entry to the
+    /// model's tensor again (call it after moving the model to another device).
     public func track(_ model: Module) {
         Torch.noGrad {
             for (key, parameter) in model.namedParameters() where parameter.requiresGrad && shadow[key] == nil {
@@ -49,16 +54,16 @@ public final class ModelEMA {
                 shadow[key] = buffer.value.detach().clone()
             }
         }
+        let current = Dictionary(model.stateDict().map { ($0.key, $0.tensor) }, uniquingKeysWith: { a, _ in a })
+        pairs = shadow.keys.sorted().compactMap { key in current[key].map { (shadow[key]!, $0) } }
     }
 
     /// One update after an optimizer step.
     public func update(_ model: Module) {
         updates += 1
         let weight = 1 - decay(atStep: updates)
-        let current = Dictionary(model.stateDict().map { ($0.key, $0.tensor) }, uniquingKeysWith: { a, _ in a })
         Torch.noGrad {
-            for (key, average) in shadow {
-                guard let value = current[key] else { continue }
+            for (average, value) in pairs {
                 if average.dtype.isFloatingPoint {
                     average.lerp_(value.to(average.dtype), weight: weight)
                 } else {
@@ -68,17 +73,10 @@ public final class ModelEMA {
         }
     }
 
-    /// Runs `body` with the model holding the average, then puts its own weights back.
-    public func withAverage<R>(in model: Module, _ body: () throws -> R) rethrows -> R {
-        let current = Dictionary(model.stateDict().map { ($0.key, $0.tensor) }, uniquingKeysWith: { a, _ in a })
-        var saved: [(Tensor, Tensor)] = []
-        Torch.noGrad {
-            for (key, average) in shadow {
-                guard let value = current[key] else { continue }
-                saved.append((value, value.clone()))
-                value.copy_(average)
-            }
-        }
+    /// Runs `body` with the tracked model holding the average, then puts its own weights back.
+    public func withAverage<R>(_ body: () throws -> R) rethrows -> R {
+        let saved = Torch.noGrad { pairs.map { (value: $0.value, original: $0.value.clone()) } }
+        Torch.noGrad { for (average, value) in pairs { value.copy_(average) } }
         defer { Torch.noGrad { for (value, original) in saved { value.copy_(original) } } }
         return try body()
     }
@@ -89,8 +87,9 @@ public final class ModelEMA {
     }
 
     /// Restores ``state`` (a resume).
-    public func load(_ entries: [(key: String, tensor: Tensor)], updates: Int) {
+    public func load(_ entries: [(key: String, tensor: Tensor)], updates: Int, model: Module) {
         shadow = Dictionary(entries.map { ($0.key, $0.tensor.clone()) }, uniquingKeysWith: { a, _ in a })
         self.updates = updates
+        track(model)
     }
 }

@@ -66,7 +66,7 @@ private struct EMAFixture: Decodable {
         }
         // Swapped in for a forward, then the model's own weights come back.
         let own = model.fc.weight.clone()
-        let averaged = ema.withAverage(in: model) { model.fc.weight.clone() }
+        let averaged = ema.withAverage { model.fc.weight.clone() }
         #expect((averaged - ema.shadow["fc.weight"]!).abs().max().double == 0)
         #expect((model.fc.weight - own).abs().max().double == 0)
     }
