@@ -241,15 +241,11 @@ struct Train: ParsableCommand {
         r.device = runtime.device
         if let headFit {
             r.headFit = headFit == .epochs ? nil : headFit
-            r.epochs = epochs ?? (headFit == .converged ? 1 : (preset == .auto ? 5 : r.epochs))
-        } else if let epochs {
-            r.epochs = epochs
-            if r.headFit == .converged && epochs != 1 { r.headFit = nil }
+        } else if r.headFit == .converged && ((epochs ?? 1) != 1 || r.convergedHeadProblem != nil) {
+            r.headFit = nil  // flags the one-step fit can't serve: the head trains by epochs
         }
-        if headFit == nil, r.headFit == .converged, r.convergedHeadProblem != nil {
-            r.headFit = nil
-            r.epochs = epochs ?? 5
-        }
+        // A head trained by epochs where the preset meant one converged step gets classic's 5.
+        r.epochs = epochs ?? (r.resolvedHeadFit == .converged ? 1 : (preset == .auto ? 5 : r.epochs))
         return r
     }
 

@@ -115,7 +115,7 @@ public struct Recipe: Codable, Sendable, Equatable {
     /// Why this recipe can't fit its head to convergence (nil when it can, or doesn't ask to).
     public var convergedHeadProblem: String? {
         guard resolvedHeadFit == .converged else { return nil }
-        if !(freeze == .backbone && cacheFeatures == .auto && batchNorm != .train && augment == .none && !mixesBatches) {
+        if !headPhaseRunsOnCachedFeatures {
             return "the converged head fit runs on cached features: it needs the trunk frozen (freeze backbone), "
                 + "its BatchNorm not training, no head-phase augmentation or batch mixing, and the cache on"
         }
@@ -133,9 +133,12 @@ public struct Recipe: Codable, Sendable, Equatable {
     /// Whether the trunk never runs in training mode: only the head trains, on cached
     /// features (frozen backbone, BatchNorm not in train mode, nothing random, no
     /// fine-tuning phase). The trainer's cache uses the same conditions.
-    public var trainsOnlyTheHeadOnCachedFeatures: Bool {
-        freeze == .backbone && cacheFeatures == .auto && batchNorm != .train && augment == .none && fineTuneEpochs == 0
-            && !mixesBatches
+    public var trainsOnlyTheHeadOnCachedFeatures: Bool { headPhaseRunsOnCachedFeatures && fineTuneEpochs == 0 }
+
+    /// Whether the head phase can train on cached features: a frozen trunk whose BatchNorm
+    /// doesn't train, the cache on, and nothing random in its batches (no augmentation, no mixing).
+    public var headPhaseRunsOnCachedFeatures: Bool {
+        freeze == .backbone && cacheFeatures == .auto && batchNorm != .train && augment == .none && !mixesBatches
     }
 
     /// Whether training batches are mixed (MixUp or CutMix).

@@ -234,7 +234,7 @@ public final class Trainer {
         if let decay = recipe.ema {
             let average = ModelEMA(model: model, decay: decay, warmup: recipe.emaWarmup ?? false)
             if let restored, let entries = restored.ema, let updates = restored.emaUpdates {
-                average.load(entries.map { (key: $0.key, tensor: $0.tensor.to(device)) }, updates: updates)
+                average.load(entries.map { (key: $0.key, tensor: $0.tensor.to(device)) }, updates: updates, model: model)
             }
             ema = average
         }
@@ -336,6 +336,21 @@ public final class Trainer {
         let accumulate = max(1, recipe.accumulate ?? 1)
         var groupSamples = 0
         var groupOpen = false
+        /// The optimizer step that closes a group of batches: the summed gradients divided by
+        /// the group's samples (with accumulation), clipped, stepped, averaged into the EMA.
+        func closeGroup(batch: Int, kept: Bool) throws {
+            try guarded("the optimizer step", epoch: epoch, batch: batch, modelKept: kept) {
+                if accumulate > 1 {
+                    let scale = 1 / Double(groupSamples)
+                    Torch.noGrad { for p in optimizer.parameterGroups.flatMap(\.parameters) { p.value.grad?.mul_(scale) } }
+                }
+                if let clip = recipe.gradientClip { clipGradientNorm(optimizer, maxNorm: clip) }
+                optimizer.step()
+                ema?.update(model)
+            }
+            groupOpen = false
+            if let scheduler, scheduler.granularity == .batch { scheduler.advance(metric: nil) }
+        }
         /// One batch; `forward` gives the logits (and auxiliary logits). Each stage runs
         /// guarded, so a libtorch failure (memory, most often) stops the run with a
         /// ``ComputationError`` before a half-done step can touch the weights. With
@@ -353,11 +368,12 @@ public final class Trainer {
                 let target = e > 0 ? soft * (1 - e) + e / c : soft
                 return -(target * logits.logSoftmax(dim: 1)).sum(dim: 1).mean()
             }
-            let (logits, loss, value) = try guarded("the forward pass", epoch: epoch, batch: batchIndex, modelKept: kept) {
+            let (loss, value, batchCorrect) = try guarded("the forward pass", epoch: epoch, batch: batchIndex,
+                                                          modelKept: kept) {
                 let (logits, auxiliary) = forward()
                 var loss = criterion(logits)
                 for aux in auxiliary { loss = loss + criterion(aux.logits) * aux.lossWeight }
-                return (logits, loss, loss.double)
+                return (loss, loss.double, Torch.noGrad { logits.argmax(dim: 1).eq(labels).sum().int })
             }
             guard value.isFinite else {
                 throw TrainingError.nonFiniteLoss(epoch: epoch, batch: batchIndex, value: value, modelKept: kept)
@@ -369,23 +385,9 @@ public final class Trainer {
             try guarded("the backward pass", epoch: epoch, batch: batchIndex, modelKept: kept) {
                 if groupStarts { optimizer.zeroGrad() }
                 (accumulate > 1 ? loss * Double(n) : loss).backward()
-                if groupEnds && accumulate > 1 {
-                    let scale = 1 / Double(groupSamples)
-                    Torch.noGrad {
-                        for p in optimizer.parameterGroups.flatMap(\.parameters) { p.value.grad?.mul_(scale) }
-                    }
-                }
-                if groupEnds, let clip = recipe.gradientClip { clipGradientNorm(optimizer, maxNorm: clip) }
             }
-            let batchCorrect = try guarded("the optimizer step", epoch: epoch, batch: batchIndex, modelKept: kept) {
-                if groupEnds {
-                    optimizer.step()
-                    ema?.update(model)
-                }
-                return Torch.noGrad { logits.argmax(dim: 1).eq(labels).sum().int }
-            }
-            groupOpen = !groupEnds
-            if groupEnds, let scheduler, scheduler.granularity == .batch { scheduler.advance(metric: nil) }
+            groupOpen = true
+            if groupEnds { try closeGroup(batch: batchIndex, kept: kept) }
             lossSum += value * Double(n)
             correct += batchCorrect
             seen += n
@@ -424,17 +426,8 @@ public final class Trainer {
                 }
             }
         }
-        if groupOpen {
-            // The epoch's last batches were skipped (unreadable files): the open group steps now.
-            try guarded("the optimizer step", epoch: epoch, batch: batchIndex, modelKept: bestRecord() != nil) {
-                let scale = 1 / Double(groupSamples)
-                Torch.noGrad { for p in optimizer.parameterGroups.flatMap(\.parameters) { p.value.grad?.mul_(scale) } }
-                if let clip = recipe.gradientClip { clipGradientNorm(optimizer, maxNorm: clip) }
-                optimizer.step()
-                ema?.update(model)
-            }
-            if let scheduler, scheduler.granularity == .batch { scheduler.advance(metric: nil) }
-        }
+        // The epoch's last batches were skipped (unreadable files): the open group steps now.
+        if groupOpen { try closeGroup(batch: batchIndex, kept: bestRecord() != nil) }
         guard seen > 0 else { throw TrainingError.emptyData("the training set (after dropping bad files)") }
         let record = EpochRecord(epoch: epoch, phase: phase, trainLoss: lossSum / Double(seen),
                                  trainAccuracy: Double(correct) / Double(seen), learningRate: learningRate,
@@ -451,7 +444,7 @@ public final class Trainer {
                                                    + "\(bad.count > 3 ? ", ..." : "")) hold non-finite values",
                                                modelKept: bestRecord() != nil)
         }
-        if let metrics = try (ema.map { average in try average.withAverage(in: model) { try evaluate() } } ?? evaluate()) {
+        if let metrics = try (ema.map { average in try average.withAverage { try evaluate() } } ?? evaluate()) {
             guard metrics.meanLoss.isFinite else {
                 throw TrainingError.nonFiniteModel(epoch: epoch, what: "the validation loss is \(metrics.meanLoss)",
                                                    modelKept: bestRecord() != nil)
@@ -477,7 +470,8 @@ public final class Trainer {
         guard let linear = model.module(at: model.classifierKey) as? Linear else {
             throw TrainingError.unsupported("the converged head fit needs a Linear classifier at \(model.classifierKey)")
         }
-        let rows = train.indices(epoch: 0).filter { cachedTrainRows.contains($0) }.sorted()
+        // Every cached training sample once (a sampler's order or repeats don't apply to one fit).
+        let rows = cachedTrainRows.sorted()
         guard !rows.isEmpty else { throw TrainingError.emptyData("the training set (after dropping bad files)") }
         let labels = rows.map { train.sampleLabels[$0] }
         let features = cache.indexSelect(dim: 0, index: Tensor(rows.map(Int64.init)))
@@ -735,7 +729,7 @@ public final class Trainer {
     /// Saves the model (its moving average, when the run keeps one).
     public func saveModel(to url: URL, metrics: [String: Double]) throws {
         if let ema {
-            try ema.withAverage(in: model) { try ModelFile.save(model, card: finalCard(metrics: metrics), to: url) }
+            try ema.withAverage { try ModelFile.save(model, card: finalCard(metrics: metrics), to: url) }
         } else {
             try ModelFile.save(model, card: finalCard(metrics: metrics), to: url)
         }
