@@ -36,6 +36,29 @@ public struct Preprocessing: Codable, Sendable, Hashable {
         self.std = std
     }
 
+    private enum CodingKeys: String, CodingKey { case resizeSize, cropSize, interpolation, mean, std }
+
+    /// Reads a stored preprocessing and refuses one its transforms can't run (sizes not
+    /// positive, mean and std of different or zero length, a zero std): a damaged or
+    /// hand-edited model card is a decoding error, never a trap in a transform.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(cropSize: try c.decode(Int.self, forKey: .cropSize), resizeSize: try c.decode(Int.self, forKey: .resizeSize),
+                  interpolation: try c.decode(Interpolation.self, forKey: .interpolation),
+                  mean: try c.decode([Double].self, forKey: .mean), std: try c.decode([Double].self, forKey: .std))
+        func refuse(_ key: CodingKeys, _ why: String) -> DecodingError {
+            .dataCorruptedError(forKey: key, in: c, debugDescription: why)
+        }
+        guard (1...65_536).contains(cropSize) else { throw refuse(.cropSize, "cropSize \(cropSize) is not a positive size") }
+        guard (1...65_536).contains(resizeSize) else { throw refuse(.resizeSize, "resizeSize \(resizeSize) is not a positive size") }
+        guard !mean.isEmpty, mean.count == std.count else {
+            throw refuse(.std, "mean has \(mean.count) values and std \(std.count); they need one per channel each")
+        }
+        guard std.allSatisfy({ $0 != 0 && $0.isFinite }), mean.allSatisfy(\.isFinite) else {
+            throw refuse(.std, "std must be finite and non-zero, mean finite")
+        }
+    }
+
     /// The same preprocessing at another crop size, keeping the resize-to-crop ratio,
     /// the interpolation and the normalisation (`size` nil or equal: unchanged).
     public func resized(to size: Int?) -> Preprocessing {

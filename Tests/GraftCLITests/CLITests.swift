@@ -164,6 +164,18 @@ struct CLITests {
         #expect((metrics["confusion_matrix"] as? [[Int]])?.map { $0.reduce(0, +) }.reduce(0, +) == 9)
         let text = try Self.graft(["eval", run.path, root.appendingPathComponent("val").path])
         #expect(text.stdout.contains("accuracy") && text.stdout.contains("confusion matrix"))
+        // A damaged card (a crop size of 0) is one line naming the file, not a trap in a transform.
+        let (trained, goodCard) = try ModelFile.load(run.appendingPathComponent("model.safetensors"))
+        var badCard = goodCard
+        badCard.preprocessing.cropSize = 0
+        let damaged = root.appendingPathComponent("damaged.safetensors")
+        try ModelFile.save(trained, card: badCard, to: damaged)
+        for command in [["eval", damaged.path, root.appendingPathComponent("val").path, "--tta", "five-crop"],
+                        ["predict", damaged.path, root.appendingPathComponent("val/class1/img0.png").path]] {
+            let refused = try Self.graft(command)
+            #expect(refused.status == 1 && refused.stderr.contains("damaged.safetensors")
+                    && refused.stderr.contains("cropSize"), "\(command[0]): \(refused.stderr)")
+        }
         for tta in ["flip", "five-crop"] {
             let views = try Self.graft(["eval", run.path, root.appendingPathComponent("val").path, "--tta", tta, "--json"])
             #expect(views.status == 0, "--tta \(tta): \(views.stderr)")

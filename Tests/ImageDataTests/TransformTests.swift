@@ -108,3 +108,25 @@ let randomTransforms: [ParityCase] = [
         #expect(output.shape == [3, 16, 16] && output.dtype == .float32)
     }
 }
+
+/// A stored preprocessing its transforms can't run is a decoding error (a damaged model
+/// card), not a trap later in Resize, CenterCrop, FiveCrop or Normalize.
+@Suite struct PreprocessingDecodingTests {
+    func decode(_ json: String) throws -> Preprocessing {
+        try JSONDecoder().decode(Preprocessing.self, from: Data(json.utf8))
+    }
+
+    @Test func impossibleValuesAreRefusedAndGoodOnesRoundTrip() throws {
+        let good = Preprocessing(cropSize: 160, resizeSize: 182, interpolation: .bicubic)
+        #expect(try decode(String(decoding: try JSONEncoder().encode(good), as: UTF8.self)) == good)
+        let base = #""interpolation":"bilinear","mean":[0.5,0.5,0.5],"std":[0.5,0.5,0.5]"#
+        #expect(throws: DecodingError.self) { try decode(#"{"cropSize":0,"resizeSize":256,"# + base + "}") }
+        #expect(throws: DecodingError.self) { try decode(#"{"cropSize":224,"resizeSize":-3,"# + base + "}") }
+        #expect(throws: DecodingError.self) {
+            try decode(#"{"cropSize":224,"resizeSize":256,"interpolation":"bilinear","mean":[0.5],"std":[0.5,0.5]}"#)
+        }
+        #expect(throws: DecodingError.self) {
+            try decode(#"{"cropSize":224,"resizeSize":256,"interpolation":"bilinear","mean":[0.5],"std":[0]}"#)
+        }
+    }
+}
