@@ -20,6 +20,9 @@ public enum TestTimeAugmentation: String, Codable, Sendable, CaseIterable {
                         Normalize(mean: p.mean, std: p.std)])
     }
 
+    /// Forward passes per image.
+    var views: Int { switch self { case .none: 1; case .flip: 2; case .fiveCrop: 5 } }
+
     /// The loader's memory format (five crops come stacked, N × 5 × C × H × W).
     var memoryFormat: MemoryFormat { self == .fiveCrop ? .contiguous : .channelsLast }
 
@@ -62,8 +65,7 @@ public func evaluate(_ model: ImageClassifier, on dataset: any Dataset, classes:
     model.to(device)
     model.to(memoryFormat: .channelsLast)
     try MemoryEstimate.check(model, pass: .inference, name: "evaluation", imageSize: preprocessing.cropSize,
-                             batchSize: batchSize * (tta == .none ? 1 : tta == .flip ? 2 : 5), device: device,
-                             memoryFormat: .channelsLast)
+                             batchSize: batchSize * tta.views, device: device, memoryFormat: .channelsLast)
     var done = 0
     try Torch.inferenceMode {
         var batchIndex = 0
@@ -74,7 +76,7 @@ public func evaluate(_ model: ImageClassifier, on dataset: any Dataset, classes:
                 // With views, the loss is the negative log of the averaged probability.
                 let lossSum = tta == .none ? Functional.crossEntropy(logits, y, reduction: .sum).double
                     : Functional.nllLoss(averaged.clamp(min: 1e-12).log(), y, reduction: .sum).double
-                metrics.update(logits: tta == .none ? logits : averaged, labels: y, lossSum: lossSum)
+                metrics.update(logits: averaged, labels: y, lossSum: lossSum)  // ranks as the logits do
                 let probabilities = averaged.max(dim: 1)
                 return (probabilities.values.toArray(Double.self), probabilities.indices.toArray(Int.self))
             }
@@ -105,8 +107,8 @@ public func predict(_ loaded: LoadedModel, files: [String], top: Int = 5, batchS
     net.to(device)
     net.to(memoryFormat: .channelsLast)
     try MemoryEstimate.check(net, pass: .inference, name: "prediction", imageSize: loaded.preprocessing.cropSize,
-                             batchSize: min(batchSize, max(files.count, 1)) * (tta == .none ? 1 : tta == .flip ? 2 : 5),
-                             device: device, memoryFormat: .channelsLast)
+                             batchSize: min(batchSize, max(files.count, 1)) * tta.views, device: device,
+                             memoryFormat: .channelsLast)
     let loader = DataLoader(ImageFiles(paths: files), transform: tta.transform(loaded.preprocessing),
                             batchSize: batchSize, workers: workers, badFiles: .skip, memoryFormat: tta.memoryFormat)
     let k = min(max(top, 1), loaded.classes.count)
