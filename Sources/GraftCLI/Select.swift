@@ -15,8 +15,8 @@ struct Select: ParsableCommand {
             and how often each candidate comes out first over 1000 bootstrap resamples.
 
             --budget SECONDS then fine-tunes the best three for about that long by successive \
-            halving (each round's time split among those still in, the better half going on): a \
-            head on cached features, then the whole network, scored on --val / --val-split \
+            halving (each round's time split among those still in, the better half going on) with \
+            graft train's default recipe (the converged head, then the whole network), scored on --val / --val-split \
             (or, without them, on a stratified fifth of the training images held out for it). \
             The winner becomes the recommendation; its run folder is under --out/fine-tunes.
 

@@ -99,7 +99,7 @@ public struct SelectionPage: Sendable {
             raceHTML = """
             <section>
             <h2>Short fine-tunes (successive halving)</h2>
-            <p>Validation accuracy of the best epoch after each round (fine-tuning epochs so far): a head on cached features, then the whole network.</p>
+            <p>Validation accuracy of the best epoch after each round (fine-tuning epochs so far), with graft train's default recipe: the head fitted to convergence on cached features, then the whole network.</p>
             <table>
             <tr><th>Model</th><th>Rounds</th><th>Time</th><th>Outcome</th></tr>
             \(raceRows)</table>

@@ -54,25 +54,19 @@ public struct FineTuneRace {
         return max(rounds, 1)
     }
 
-    /// The short fine-tune: a head on cached features (AdamW, 10 epochs), then the whole
-    /// network at a tenth of the head's rate, BatchNorm statistics kept, light augmentation,
-    /// for as many epochs as the time allows (a constant rate, so a later round resumes
-    /// exactly where the last stopped).
+    /// The short fine-tune is `graft train`'s default recipe (``Recipe/Preset/auto``): the
+    /// head fitted to convergence on cached features, then the whole network, for as many
+    /// epochs as the time allows instead of until validation stops improving (its rate is
+    /// constant, so a later round resumes exactly where the last stopped). What the race
+    /// measures is what the recommended `graft train` line would start from.
     public func recipe(for candidate: ModelSelection.Candidate) -> Recipe {
-        var recipe = Recipe(model: candidate.model)
+        var recipe = Recipe.preset(.auto, model: candidate.model, validated: true)
         recipe.weights = candidate.weights
         recipe.imageSize = imageSize
         recipe.batchSize = batchSize
         recipe.device = device
-        recipe.optimizer = .adamw
-        recipe.learningRate = 1e-3
-        recipe.weightDecay = 0.01
-        recipe.epochs = 10
         recipe.fineTuneEpochs = 1000
-        recipe.trunkLearningRateFactor = 0.1
-        recipe.fineTuneBatchNorm = .frozen
-        recipe.fineTuneAugment = .light
-        recipe.schedule = .constant
+        recipe.earlyStoppingPatience = nil
         return recipe
     }
 

@@ -166,7 +166,7 @@ public enum ModelSelection {
            let accuracy = winner.fineTune?.validationAccuracy {
             let epochs = winner.fineTune?.fineTuneEpochs ?? 0
             return (winner, epochs > 0
-                ? String(format: "best on the validation set after short fine-tunes (%.3f after %d epochs of the whole network)",
+                ? String(format: "best on the validation set after short fine-tunes (%.3f, the best of its head and %d epochs of the whole network)",
                          accuracy, epochs)
                 : String(format: "best on the validation set after short fine-tunes (%.3f; the budget left time for "
                          + "head epochs only)", accuracy))
