@@ -113,6 +113,7 @@ func cliMessage(for error: any Error) -> String? {
         case .noTrainableParameters: return "\(e); use --freeze backbone or none"
         case .emptyData, .tooFewClasses: return nil
         case .unsupported: return "--head-fit: \(e)"
+        case .noLayerGroups: return "--layer-decay: \(e)"
         }
     case let e as MemoryError: return "\(e) (--image-size, --batch-size)"
     case let e as ComputationError where e.isOutOfMemory: return "\(e) (--image-size, --batch-size)"

@@ -61,6 +61,8 @@ struct Train: ParsableCommand {
     @Option(help: "Augmentation.") var augment: Recipe.Augment?
     @Option(help: "Gradual unfreezing: in the fine-tuning phase the trunk's stages thaw from the top, one more every this many epochs (fastai's freeze_to steps).")
     var unfreezeSchedule: Int?
+    @Option(help: "Layer-wise learning-rate decay for ConvNeXt, ViT and Swin (timm's; e.g. 0.75): each layer below the head trains at this factor of the one above, in place of --trunk-lr-factor.")
+    var layerDecay: Double?
     @Option(help: "MixUp on each training batch with this Beta α (torchvision's v2.MixUp; e.g. 0.2).") var mixup: Double?
     @Option(help: "CutMix on each training batch with this Beta α (torchvision's v2.CutMix; e.g. 1.0); with --mixup, one of the two per batch.")
     var cutmix: Double?
@@ -136,6 +138,8 @@ struct Train: ParsableCommand {
         if unfreezeSchedule != nil && r.fineTuneEpochs == 0 {
             throw ValidationError("--unfreeze-schedule thaws the trunk during fine-tuning: add --fine-tune-epochs (or a validation set under --recipe auto)")
         }
+        try check("--layer-decay", layerDecay, in: 0...1)
+        if layerDecay == 0 { throw ValidationError("--layer-decay must be above 0 (1: no decay), got 0.0") }
         try check("--mixup", mixup, in: 0...100, open: true)
         try check("--cutmix", cutmix, in: 0...100, open: true)
         if (mixup != nil || cutmix != nil) && classWeights == .auto {
@@ -222,6 +226,7 @@ struct Train: ParsableCommand {
         if let fineTuneAugment { r.fineTuneAugment = fineTuneAugment }
         r.randomErasing = randomErasing
         r.unfreezeEvery = unfreezeSchedule
+        r.layerDecay = layerDecay
         r.mixup = mixup
         r.cutmix = cutmix
         r.batchNormMomentum = batchNormMomentum

@@ -1,3 +1,4 @@
+import Foundation
 import NN
 import Torch
 
@@ -200,6 +201,35 @@ extension ParameterGroup {
             add("head.", trainable.filter { isHead($0.key) }, lr: headLearningRate ?? learningRate)
         } else {
             add("", trainable, lr: learningRate)
+        }
+        return groups
+    }
+
+    /// Layer-wise learning-rate decay, as timm's `param_groups_layer_decay`: the trainable
+    /// parameters of layer i (of n, the head last; ``NN/LayerGroups``) train at
+    /// `learningRate × layerDecay^(n − 1 − i)`, split into a decaying and a non-decaying group
+    /// per layer (`layer_3_decay`, `layer_3_no_decay`), in the order the parameters come.
+    /// Keys without a layer id are put in the last layer, as timm does.
+    public static func layerDecay(
+        _ module: Module, learningRate: Double, weightDecay: Double, layerDecay: Double,
+        layers: (ids: [String: Int], count: Int),
+        noDecay: (_ key: String, _ tensor: Tensor) -> Bool = isBiasOrOneDimensional
+    ) -> [ParameterGroup] {
+        let last = max(0, layers.count - 1)
+        var groups: [ParameterGroup] = []
+        var position: [String: Int] = [:]
+        for (key, parameter) in module.namedParameters() where parameter.requiresGrad {
+            let layer = layers.ids[key] ?? last
+            let decays = !noDecay(key, parameter.value)
+            let name = "layer_\(layer)_" + (decays ? "decay" : "no_decay")
+            if let index = position[name] {
+                groups[index].parameters.append(parameter)
+            } else {
+                position[name] = groups.count
+                groups.append(ParameterGroup(name: name, parameters: [parameter],
+                                             learningRate: learningRate * pow(layerDecay, Double(last - layer)),
+                                             weightDecay: decays ? weightDecay : 0))
+            }
         }
         return groups
     }

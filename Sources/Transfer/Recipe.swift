@@ -86,6 +86,10 @@ public struct Recipe: Codable, Sendable, Equatable {
     public var ema: Double?
     /// timm's EMA warm-up (decay 1 − (1 + t)^(−2/3), capped at `ema`).
     public var emaWarmup: Bool?
+    /// Layer-wise learning-rate decay (timm's `layer_decay`): layer i of n (embeddings first,
+    /// a layer per block, the head last) trains at `learningRate × layerDecay^(n − 1 − i)`,
+    /// in place of the trunk factor. For families with a layer grouping (ConvNeXt, ViT, Swin).
+    public var layerDecay: Double?
     /// Gradual unfreezing in the fine-tuning phase (ULMFiT, fastai's `freeze_to(-k)` steps):
     /// the trunk's stages (the model's `stageKeys`) thaw from the top, one more every this
     /// many epochs, the head and the top stage first, until everything trains. nil: all at once.

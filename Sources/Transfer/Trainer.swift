@@ -109,6 +109,8 @@ public enum TrainingError: Error, CustomStringConvertible {
     case emptyData(String)
     /// The recipe asks for something this run can't do (a converged head without cached features).
     case unsupported(String)
+    /// Layer-wise learning-rate decay asked of a family without a layer grouping.
+    case noLayerGroups(String)
 
     public var description: String {
         switch self {
@@ -126,6 +128,9 @@ public enum TrainingError: Error, CustomStringConvertible {
                 + (classes.isEmpty ? "" : " (\(classes.joined(separator: ", ")))") + ": add a folder per class"
         case .emptyData(let what): "\(what) has no samples"
         case .unsupported(let why): why
+        case .noLayerGroups(let model):
+            "layer-wise learning-rate decay needs the model's layers grouped, and \(model) has no grouping "
+                + "(ConvNeXt, ViT and Swin have)"
         }
     }
 }
@@ -229,6 +234,9 @@ public final class Trainer {
         model.to(device)
         if recipe.channelsLast && device == .cpu { model.to(memoryFormat: .channelsLast) }
         let weights = try classWeights()
+        if recipe.layerDecay != nil && model.layerOrdinal == nil {
+            throw TrainingError.noLayerGroups(recipe.model)
+        }
         stopRequested = false
         ema = nil
         if let decay = recipe.ema {
@@ -585,9 +593,19 @@ public final class Trainer {
 
     func makeOptimizer(phase: Phase) -> any Optimizer {
         let isHead: (String) -> Bool = { [model] key in model.isHead(key) }
-        let trunkLR = phase == .fineTune ? recipe.learningRate * recipe.trunkLearningRateFactor : recipe.learningRate
-        let groups = ParameterGroup.split(model, learningRate: trunkLR, weightDecay: recipe.weightDecay,
-                                          isHead: isHead, headLearningRate: recipe.learningRate)
+        let noDecay: (String, Tensor) -> Bool = { [model] key, tensor in
+            ParameterGroup.isBiasOrOneDimensional(key, tensor) || model.excludesFromWeightDecay(key)
+        }
+        let groups: [ParameterGroup]
+        if let decay = recipe.layerDecay, let layers = model.layerIDs() {
+            // timm's layer decay sets every trunk rate from the head's: no trunk factor on top.
+            groups = ParameterGroup.layerDecay(model, learningRate: recipe.learningRate, weightDecay: recipe.weightDecay,
+                                               layerDecay: decay, layers: layers, noDecay: noDecay)
+        } else {
+            let trunkLR = phase == .fineTune ? recipe.learningRate * recipe.trunkLearningRateFactor : recipe.learningRate
+            groups = ParameterGroup.split(model, learningRate: trunkLR, weightDecay: recipe.weightDecay,
+                                          isHead: isHead, headLearningRate: recipe.learningRate, noDecay: noDecay)
+        }
         switch recipe.optimizer {
         case .sgd: return SGD(groups, momentum: recipe.momentum)
         case .adam: return Adam(groups)

@@ -64,3 +64,19 @@ final class StochasticDepth: Module {
         return x * noise
     }
 }
+
+/// Layer ordinals (``LayerGroups``) for torchvision's staged `features` (ConvNeXt, Swin):
+/// `features.0` the stem; `features.(2s+1).b` block b of stage s; `features.(2s)` the
+/// downsampling into stage s, which timm puts at the start of stage s and groups with its
+/// first block; `finalNorm` (Swin's `norm`) with the last block; everything else the head.
+/// timm's `group_matcher` for its ConvNeXt and Swin, on torchvision's names.
+func torchvisionStagedOrdinal(_ key: String, finalNorm: String? = nil) -> [Double] {
+    let parts = key.split(separator: ".")
+    if let i = LayerGroups.index(parts, at: 0, named: "features") {
+        if i == 0 { return [0] }
+        if i % 2 == 1, parts.count > 2, let block = Int(parts[2]) { return [1, Double((i - 1) / 2), Double(block)] }
+        if i % 2 == 0 { return [1, Double(i / 2), 0] }
+    }
+    if let finalNorm, Module.key(key, isUnder: finalNorm) { return [1, LayerGroups.matchPrevious] }
+    return LayerGroups.unmatched
+}

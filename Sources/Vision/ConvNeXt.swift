@@ -93,6 +93,9 @@ public final class ConvNeXt: ImageClassifier {
     public override var firstConvKey: String { "features.0.0" }
     /// `features.0` (stem), `features.1` (stage 1), `features.2` (downsampling), ...
     public override var stageKeys: [String] { childKeys(of: "features") }
+    public override var layerOrdinal: ((String) -> [Double])? { { torchvisionStagedOrdinal($0) } }
+    /// The layer scale is C×1×1 here, timm's `gamma` is C: kept out of weight decay as timm's is.
+    public override func excludesFromWeightDecay(_ key: String) -> Bool { key.hasSuffix(".layer_scale") }
 
     /// The head is torchvision's `classifier`: LayerNorm2d → Flatten → Linear. Its LayerNorm
     /// trains with the new classifier (as timm's `head.norm` does), and the pooled features

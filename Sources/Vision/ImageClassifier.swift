@@ -40,6 +40,22 @@ open class ImageClassifier: Module {
         children().filter { !isHead($0.key) && !$0.module.namedParameters().isEmpty }.map(\.key)
     }
 
+    /// The ordinal of each parameter key for layer-wise learning-rate decay: timm's
+    /// `group_matcher(coarse=False)` for the family, on this model's own key names (see
+    /// ``LayerGroups``); nil for families without one (the layer decay is then refused).
+    open var layerOrdinal: ((String) -> [Double])? { nil }
+
+    /// Parameters kept out of weight decay besides the 1-d ones, as timm's `no_weight_decay()`
+    /// for the family (position embeddings, class tokens, Swin's bias tables).
+    open func excludesFromWeightDecay(_ key: String) -> Bool { false }
+
+    /// Each parameter key's layer for layer-wise learning-rate decay and the number of
+    /// layers (the head is the last), or nil when the family has no grouping.
+    public func layerIDs() -> (ids: [String: Int], count: Int)? {
+        guard let ordinal = layerOrdinal else { return nil }
+        return LayerGroups.layerIDs(namedParameters().map(\.key), ordinal: ordinal)
+    }
+
     /// The parameterised children of the module at `path`, as dotted paths.
     public func childKeys(of path: String) -> [String] {
         guard let module = module(at: path) else { return [] }

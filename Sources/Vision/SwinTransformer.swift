@@ -271,6 +271,12 @@ public final class SwinTransformer: ImageClassifier {
     public override var classifierKey: String { "head" }
     public override var firstConvKey: String { "features.0.0" }
     public override var stageKeys: [String] { childKeys(of: "features") + ["norm"] }
+    public override var layerOrdinal: ((String) -> [Double])? { { torchvisionStagedOrdinal($0, finalNorm: "norm") } }
+    /// timm's `no_weight_decay()`: v1's relative position bias tables, v2's continuous
+    /// position bias MLP and logit scales.
+    public override func excludesFromWeightDecay(_ key: String) -> Bool {
+        key.contains("relative_position_bias_table") || key.contains("cpb_mlp") || key.contains("logit_scale")
+    }
 
     public override func pooledFeatures(_ x: Tensor) -> Tensor {
         norm(features(x)).mean(dims: [1, 2])

@@ -84,6 +84,20 @@ public final class TimmConvNeXt: ImageClassifier {
     public override var classifierKey: String { "head.fc" }
     public override var firstConvKey: String { "stem.0" }
     public override var stageKeys: [String] { ["stem"] + childKeys(of: "stages") }
+    /// timm's `group_matcher(coarse=False)`: the stem, a layer per block (a stage's
+    /// downsampling with its first block), `norm_pre` with the last, the head last.
+    public override var layerOrdinal: ((String) -> [Double])? {
+        { key in
+            if key.hasPrefix("stem") { return [0] }
+            let parts = key.split(separator: ".")
+            if let stage = LayerGroups.index(parts, at: 0, named: "stages") {
+                if parts.count > 2, parts[2] == "downsample" { return [1, Double(stage), 0] }
+                if let block = LayerGroups.index(parts, at: 2, named: "blocks") { return [1, Double(stage), Double(block)] }
+            }
+            if key.hasPrefix("norm_pre") { return [1, LayerGroups.matchPrevious] }
+            return LayerGroups.unmatched
+        }
+    }
     /// The head's LayerNorm trains with the new classifier.
     public override var headKeys: [String] { ["head"] }
 

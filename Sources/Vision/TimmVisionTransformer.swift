@@ -162,6 +162,23 @@ public final class TimmVisionTransformer: ImageClassifier {
         ["patch_embed"] + (norm_pre == nil ? [] : ["norm_pre"]) + childKeys(of: "blocks") + (norm == nil ? [] : ["norm"])
     }
 
+    /// timm's `group_matcher(coarse=False)`: tokens, position and patch embeddings (and
+    /// `norm_pre`) first, a layer per block, the final `norm` with the last, the head last.
+    public override var layerOrdinal: ((String) -> [Double])? {
+        { key in
+            if ["cls_token", "reg_token", "pos_embed", "patch_embed", "norm_pre"].contains(where: { key.hasPrefix($0) }) {
+                return [0]
+            }
+            if let block = LayerGroups.index(key.split(separator: "."), at: 0, named: "blocks") { return [1, Double(block)] }
+            if key.hasPrefix("norm") { return [1, LayerGroups.matchPrevious] }
+            return LayerGroups.unmatched
+        }
+    }
+    /// timm's `no_weight_decay()`.
+    public override func excludesFromWeightDecay(_ key: String) -> Bool {
+        ["pos_embed", "cls_token", "reg_token", "dist_token"].contains(key)
+    }
+
     var prefixTokens: Int { (config.classToken ? 1 : 0) + config.registerTokens }
 
     /// The grid the stored position embeddings belong to.

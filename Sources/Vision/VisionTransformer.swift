@@ -105,6 +105,24 @@ public final class VisionTransformer: ImageClassifier {
     public override var firstConvKey: String { "conv_proj" }
     /// The patch embedding, then each encoder block, then the final LayerNorm.
     public override var stageKeys: [String] { ["conv_proj"] + childKeys(of: "encoder.layers") + ["encoder.ln"] }
+    /// timm's ViT `group_matcher` on torchvision's names: the class token, patch projection
+    /// and position embedding first, a layer per encoder block, the final norm with the last.
+    public override var layerOrdinal: ((String) -> [Double])? {
+        { key in
+            if key == "class_token" || key == "encoder.pos_embedding" || Module.key(key, isUnder: "conv_proj") { return [0] }
+            let parts = key.split(separator: ".")
+            if parts.count > 2, parts[0] == "encoder", parts[1] == "layers", parts[2].hasPrefix("encoder_layer_"),
+               let n = Int(parts[2].dropFirst("encoder_layer_".count)) {
+                return [1, Double(n)]
+            }
+            if Module.key(key, isUnder: "encoder.ln") { return [1, LayerGroups.matchPrevious] }
+            return LayerGroups.unmatched
+        }
+    }
+    /// timm's `no_weight_decay()` (`cls_token`, `pos_embed`) on torchvision's names.
+    public override func excludesFromWeightDecay(_ key: String) -> Bool {
+        key == "class_token" || key == "encoder.pos_embedding"
+    }
 
     /// The side of the grid the position embeddings were trained on.
     public var nativeGrid: Int { Int(Double(encoder.positionEmbedding.size(1) - 1).squareRoot().rounded()) }
