@@ -49,7 +49,7 @@ struct GraftCommand: ParsableCommand {
                   graft demo autograd
                 """,
             version: "graft \(GraftInfo.version), libtorch \(Torch.version)",
-            subcommands: [Train.self, Eval.self, Predict.self, Select.self, Doctor.self, Models.self, Convert.self,
+            subcommands: [Train.self, LRFind.self, Eval.self, Predict.self, Select.self, Doctor.self, Models.self, Convert.self,
                           Demo.self]
         )
     }

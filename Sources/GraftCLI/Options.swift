@@ -16,6 +16,19 @@ extension TestTimeAugmentation: ExpressibleByArgument {}
 extension Recipe.Sampler: ExpressibleByArgument {}
 extension BatchNormPolicy: ExpressibleByArgument {}
 
+/// `--lr`: a rate, or `auto` (the learning-rate finder's suggestion).
+enum LearningRateArgument: ExpressibleByArgument, Equatable {
+    case value(Double)
+    case auto
+
+    init?(argument: String) {
+        if argument == "auto" { self = .auto } else if let value = Double(argument) { self = .value(value) } else { return nil }
+    }
+    static var defaultCompletionKind: CompletionKind { .list(["auto"]) }
+}
+
+extension Phase: ExpressibleByArgument {}
+
 extension FreezeSpec: ExpressibleByArgument {
     public init?(argument: String) {
         guard !argument.isEmpty else { return nil }

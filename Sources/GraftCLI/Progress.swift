@@ -48,6 +48,11 @@ final class ProgressReporter {
             text += String(format: "  %.1fs%@", r.seconds, r.isBest ? "  *best" : "")
             line(text)
         case .checkpointSaved: break
+        case .learningRateFound(let phase, let finding):
+            if let lr = finding.suggestion {
+                line("\(phase.rawValue) phase: the learning-rate finder suggests " + String(format: "%.3g", lr)
+                     + " (valley of \(finding.losses.count) batches\(finding.diverged ? ", stopped at divergence" : ""))")
+            }
         }
     }
     var epochStart = Date()

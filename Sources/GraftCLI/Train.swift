@@ -48,8 +48,8 @@ struct Train: ParsableCommand {
     var headFit: Recipe.HeadFit?
     @Option(help: "Epochs with everything unfrozen after the first phase (auto: 10 with a validation set, early-stopped).")
     var fineTuneEpochs: Int?
-    @Option(help: "Learning rate (the head's; the recipe's, or 1e-3 for sgd, 3e-4 for adam and adamw when --optimizer is given).")
-    var lr: Double?
+    @Option(help: "Learning rate (the head's; the recipe's, or 1e-3 for sgd, 3e-4 for adam and adamw when --optimizer is given), or auto: fastai's learning-rate finder at the start of each phase the optimizer trains, its valley suggestion taken (see graft lr-find).")
+    var lr: LearningRateArgument?
     @Option(help: "Optimizer.") var optimizer: Recipe.OptimizerKind?
     @Option(help: "SGD momentum.") var momentum: Double?
     @Option(help: "Learning-rate schedule (per phase).") var schedule: Recipe.ScheduleKind?
@@ -120,7 +120,7 @@ struct Train: ParsableCommand {
         try check("--fine-tune-epochs", fineTuneEpochs, in: 0...100_000)
         let r = try recipe()
         if r.epochs + r.fineTuneEpochs == 0 { throw ValidationError("--epochs and --fine-tune-epochs can't both be 0") }
-        try check("--lr", lr, in: 0...10, open: true)
+        if case .value(let value) = lr { try check("--lr", value, in: 0...10, open: true) }
         try check("--momentum", momentum, in: 0...0.9999)
         try check("--warmup-epochs", warmupEpochs, in: 0...max(0, r.epochs - 1))
         try check("--weight-decay", weightDecay, in: 0...10)
@@ -213,7 +213,11 @@ struct Train: ParsableCommand {
             if optimizer != r.optimizer && lr == nil { r.learningRate = optimizer == .sgd ? 1e-3 : 3e-4 }
             r.optimizer = optimizer
         }
-        if let lr { r.learningRate = lr }
+        switch lr {
+        case .value(let value): r.learningRate = value
+        case .auto: r.learningRateSweep = LearningRateSweep()
+        case nil: break
+        }
         if let trunkLrFactor { r.trunkLearningRateFactor = trunkLrFactor }
         if let momentum { r.momentum = momentum }
         if let schedule { r.schedule = schedule }

@@ -55,6 +55,8 @@ public struct ReportPage: Sendable {
     /// Why ``worst`` could not be computed, when the evaluation failed.
     public var worstError: String?
     public var curvesPNG: Data?
+    /// The learning-rate finder's plots (``Plots/learningRateFinder(_:width:height:)``), per phase it ran for.
+    public var learningRatePlots: [(phase: Phase, png: Data, finding: LearningRateFinding)] = []
     public var confusionPNG: Data?
 
     public init(architecture: String, created: String, recipe: Recipe, classes: [String], history: [EpochRecord],
@@ -232,9 +234,17 @@ public struct ReportPage: Sendable {
 
     func curvesSection() -> String {
         guard let curvesPNG else { return "<p>No epoch finished, so there are no curves.</p>\n" }
-        return image(curvesPNG, alt: "Loss and accuracy per epoch", className: "chart")
+        var html = image(curvesPNG, alt: "Loss and accuracy per epoch", className: "chart")
             + "<p class=\"note\">The dashed line marks the start of the fine-tuning phase; the red dot the best "
             + "epoch. Data: <code>metrics.csv</code>.</p>\n"
+        for plot in learningRatePlots {
+            let rate = plot.finding.suggestion.map { String(format: "%.3g", $0) } ?? "none"
+            html += image(plot.png, alt: "Learning-rate finder, \(plot.phase.rawValue) phase", className: "chart")
+                + "<p class=\"note\">The \(escape(plot.phase.rawValue)) phase's learning rate came from fastai's finder "
+                + "(<code>--lr auto</code>): \(plot.finding.losses.count) batches swept, valley suggestion \(rate) "
+                + "(<code>lr_find_\(escape(plot.phase.rawValue)).png</code>).</p>\n"
+        }
+        return html
     }
 
     func confusionSection() -> String {

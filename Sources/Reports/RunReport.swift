@@ -68,6 +68,12 @@ public struct RunReport {
             try save(png, as: "curves.png", in: directory)
             page.curvesPNG = png
         }
+        for phase in [Phase.head, .fineTune] {
+            guard let finding = trainer.learningRateFindings[phase] else { continue }
+            let png = try Plots.learningRateFinder(finding).pngData()
+            try save(png, as: "lr_find_\(phase.rawValue).png", in: directory)
+            page.learningRatePlots.append((phase, png, finding))
+        }
         if let validationSet {
             do {
                 let review = try reviewValidation(validationSet, directory: directory)

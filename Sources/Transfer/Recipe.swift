@@ -54,6 +54,10 @@ public struct Recipe: Codable, Sendable, Equatable {
     /// Epochs after unfreezing everything (fastai's `fine_tune`); 0 = no second phase.
     public var fineTuneEpochs: Int = 0
     public var learningRate: Double = 1e-3
+    /// When set, each phase trained by the optimizer first runs fastai's learning-rate finder
+    /// with this sweep and trains at its `valley` suggestion (`--lr auto`); `learningRate`
+    /// then only sets the groups' ratios (the trunk factor applies to the found rate).
+    public var learningRateSweep: LearningRateSweep?
     /// Trunk learning rate relative to the head's in the fine-tuning phase.
     public var trunkLearningRateFactor: Double = 0.1
     public var optimizer: OptimizerKind = .sgd

@@ -78,14 +78,18 @@ public struct TrainingSession {
         public var skipped: [SampleError]
     }
 
-    /// Runs (or resumes) the training into the run folder: recipe.json, checkpoint.safetensors
-    /// and model.safetensors (the reports are Reports' `RunReport`, which `runWithReport` adds).
-    public func run(onEvent: ((TrainingEvent) throws -> Void)? = nil, cancellation: CancellationFlag? = nil,
-                    resume: Bool = false) throws -> Outcome {
+    /// The model loaded and grafted, its loaders, and a trainer over them; `runDirectory`
+    /// nil: a trainer that writes nothing (the learning-rate finder's).
+    struct Prepared {
+        var trainer: Trainer
+        var loaded: LoadedModel
+        var loaders: [DataLoader]
+    }
+
+    func prepare(runDirectory: URL?) throws -> Prepared {
         guard train.count > 0 else { throw TrainingError.emptyData("the training set") }
         guard train.classes.count >= 2 else { throw TrainingError.tooFewClasses(train.classes) }
         if let validation, validation.count == 0 { throw TrainingError.emptyData("the validation set") }
-        try prepareRunDirectory(resume: resume)
         let loaded = try prepareModel()
         let preprocessing = loaded.preprocessing.resized(to: recipe.imageSize)
         let evalTransform = preprocessing.transform
@@ -108,21 +112,51 @@ public struct TrainingSession {
         let trainer = Trainer(recipe: recipe, model: loaded.model, classes: train.classes, train: trainLoader,
                               validation: valLoader, cacheSource: cacheLoader, runDirectory: runDirectory, card: card,
                               device: device)
-        trainer.onEvent = onEvent
         trainer.callbacks += callbacks
         trainer.inputSize = preprocessing.cropSize
+        var loaders = [trainLoader] + [cacheLoader, valLoader].compactMap { $0 }
         if let augment = recipe.fineTuneAugment, augment != recipe.augment, recipe.fineTuneEpochs > 0 {
-            trainer.fineTuneTrain = loader(train, Self.trainTransform(augment, preprocessing, erasing: recipe.randomErasing),
-                                           shuffle: true)
+            let fineTune = loader(train, Self.trainTransform(augment, preprocessing, erasing: recipe.randomErasing),
+                                  shuffle: true)
+            trainer.fineTuneTrain = fineTune
+            loaders.append(fineTune)
         }
+        return Prepared(trainer: trainer, loaded: loaded, loaders: loaders)
+    }
+
+    /// A file skipped by several passes (each epoch, the feature cache) is listed once.
+    static func skippedFiles(_ loaders: [DataLoader]) -> [SampleError] {
+        var seen = Set<String>()
+        return loaders.flatMap(\.skipped).filter { seen.insert($0.source).inserted }
+    }
+
+    /// Runs (or resumes) the training into the run folder: recipe.json, checkpoint.safetensors
+    /// and model.safetensors (the reports are Reports' `RunReport`, which `runWithReport` adds).
+    public func run(onEvent: ((TrainingEvent) throws -> Void)? = nil, cancellation: CancellationFlag? = nil,
+                    resume: Bool = false) throws -> Outcome {
+        guard train.count > 0 else { throw TrainingError.emptyData("the training set") }
+        guard train.classes.count >= 2 else { throw TrainingError.tooFewClasses(train.classes) }
+        if let validation, validation.count == 0 { throw TrainingError.emptyData("the validation set") }
+        try prepareRunDirectory(resume: resume)
+        let prepared = try prepare(runDirectory: runDirectory)
+        let trainer = prepared.trainer
+        trainer.onEvent = onEvent
         if let cancellation { trainer.externalCancellation = cancellation }
         try writeJSON(recipe, to: runDirectory.appendingPathComponent("recipe.json"))
         let result = try trainer.fit(resume: resume)
-        // A file skipped by several passes (each epoch, the feature cache) is listed once.
-        var seen = Set<String>()
-        let skipped = (trainLoader.skipped + (cacheLoader?.skipped ?? []) + (valLoader?.skipped ?? []))
-            .filter { seen.insert($0.source).inserted }
-        return Outcome(result: result, trainer: trainer, loaded: loaded, skipped: skipped)
+        return Outcome(result: result, trainer: trainer, loaded: prepared.loaded, skipped: Self.skippedFiles(prepared.loaders))
+    }
+
+    /// fastai's learning-rate finder on this session's data and model, for `phase` as the
+    /// recipe sets it up (`head`: its freeze, on cached features when it can; `fineTune`:
+    /// everything unfrozen); writes nothing. Returns the sweep and the files skipped.
+    public func findLearningRate(phase: Phase, sweep: LearningRateSweep, cancellation: CancellationFlag? = nil)
+        throws -> (finding: LearningRateFinding, skipped: [SampleError])
+    {
+        let prepared = try prepare(runDirectory: nil)
+        if let cancellation { prepared.trainer.externalCancellation = cancellation }
+        let finding = try prepared.trainer.findLearningRate(phase: phase, sweep: sweep)
+        return (finding, Self.skippedFiles(prepared.loaders))
     }
 }
 

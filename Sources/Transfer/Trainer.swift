@@ -88,6 +88,8 @@ public struct EpochRecord: Codable, Sendable, Equatable {
 public enum TrainingEvent {
     case phaseStarted(Phase, trainableParameters: Int, cachedFeatures: Bool)
     case featuresCached(samples: Int, seconds: Double)
+    /// The learning-rate finder ran for the phase (``Recipe/learningRateSweep``); its suggestion is the phase's rate.
+    case learningRateFound(Phase, LearningRateFinding)
     /// The loss's class weights (`classWeights` auto), in class order.
     case classWeights([Double])
     case epochStarted(epoch: Int, of: Int, batches: Int)
@@ -234,9 +236,7 @@ public final class Trainer {
         model.to(device)
         if recipe.channelsLast && device == .cpu { model.to(memoryFormat: .channelsLast) }
         let weights = try classWeights()
-        if recipe.layerDecay != nil && model.layerOrdinal == nil {
-            throw TrainingError.noLayerGroups(recipe.model)
-        }
+        try checkLayerDecay()
         stopRequested = false
         ema = nil
         if let decay = recipe.ema {
@@ -258,17 +258,29 @@ public final class Trainer {
             guard model.parameterCount(trainableOnly: true) > 0 else { throw TrainingError.noTrainableParameters }
             ema?.track(model)
             let optimizer = makeOptimizer(phase: phase)
-            let steps = stepsPerEpoch()
-            let scheduler = makeScheduler(optimizer, epochs: epochs.count, stepsPerEpoch: steps)
-            if let restored, restored.phase == phase, restored.epochsDone > epochs.lowerBound {
-                try optimizer.load(restored.optimizer)
-                if let state = restored.scheduler { try scheduler?.load(state) }
-            }
             try checkMemory()
             let cache = try featureCacheIfUseful()
             try onEvent?(.phaseStarted(phase, trainableParameters: model.parameterCount(trainableOnly: true),
                                    cachedFeatures: cache != nil))
             let converged = phase == .head && recipe.resolvedHeadFit == .converged
+            let resumesInPhase = restored.map { $0.phase == phase && $0.epochsDone > epochs.lowerBound } ?? false
+            if let sweep = recipe.learningRateSweep, !converged, !resumesInPhase {
+                // The phase's rates from fastai's finder, before any schedule takes them as its
+                // base; a run resumed inside the phase has them in its optimizer state.
+                let finding = try sweepLearningRate(phase: phase, sweep: sweep, optimizer: optimizer, cache: cache)
+                guard let found = finding.suggestion else {
+                    throw TrainingError.unsupported("the learning-rate finder stopped after \(finding.losses.count) batches, "
+                                                    + "too few to suggest a rate: give the rate (--lr) or more data")
+                }
+                optimizer.learningRates = optimizer.learningRates.map { found * $0 / recipe.learningRate }
+                learningRateFindings[phase] = finding
+                try onEvent?(.learningRateFound(phase, finding))
+            }
+            let scheduler = makeScheduler(optimizer, epochs: epochs.count, stepsPerEpoch: stepsPerEpoch())
+            if let restored, resumesInPhase {
+                try optimizer.load(restored.optimizer)
+                if let state = restored.scheduler { try scheduler?.load(state) }
+            }
             if converged {
                 if let problem = recipe.convergedHeadProblem { throw TrainingError.unsupported(problem) }
                 guard cache != nil else {
@@ -321,6 +333,9 @@ public final class Trainer {
 
     /// SHA-256 of the frozen parameters during the head phase (they don't change, so once).
     var frozenDigest: String?
+
+    /// The learning-rate finder's sweeps, per phase, when the recipe asks for them.
+    public internal(set) var learningRateFindings: [Phase: LearningRateFinding] = [:]
 
     /// Set by a callback (``EarlyStopping``) to end the run after the current epoch's checkpoint.
     public var stopRequested = false
@@ -406,15 +421,9 @@ public final class Trainer {
             if cancellation.isSet { throw CancellationError() }
         }
         if let cache {
-            let labels = train.sampleLabels
-            for start in stride(from: 0, to: order.count, by: train.batchSize) {
-                // Samples the cache pass could not read leave their batch, as the loader
-                // leaves them out of theirs on the uncached path: the same batches.
-                let ids = order[start..<min(start + train.batchSize, order.count)].filter { cachedTrainRows.contains($0) }
-                if ids.isEmpty { continue }
-                let index = Tensor(ids.map(Int64.init))
-                let y = Tensor(ids.map { Int64(labels[$0]) }).to(device)
-                try step(labels: y) { (model.head(cache.indexSelect(dim: 0, index: index).to(device)), []) }
+            _ = try eachTrainingBatch(train, epoch: epoch, cache: cache) { features, labels, _ in
+                try step(labels: labels) { (model.head(features), []) }
+                return false
             }
         } else {
             let mixes = [recipe.mixup.map { BatchMix.mixUp(alpha: $0) }, recipe.cutmix.map { BatchMix.cutMix(alpha: $0) }]
@@ -611,6 +620,11 @@ public final class Trainer {
         case .adam: return Adam(groups)
         case .adamw: return AdamW(groups)
         }
+    }
+
+    /// Layer-wise decay needs the family's layer grouping.
+    func checkLayerDecay() throws {
+        if recipe.layerDecay != nil && model.layerOrdinal == nil { throw TrainingError.noLayerGroups(recipe.model) }
     }
 
     /// Optimizer steps per epoch (batches, or groups of `accumulate` of them).

@@ -458,6 +458,36 @@ struct CLITests {
         #expect(refused.status == 64 && refused.stderr.contains("--head-fit converged"))
     }
 
+    /// `graft lr-find` on real weights and images: fastai's sweep of the head, its plot and its
+    /// suggestion; `graft train --lr auto` trains the head at that very rate and says so.
+    @Test func lrFindSuggestsTheRateTrainLrAutoUses() throws {
+        let root = try Self.temporary("lrfind")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let data = root.appendingPathComponent("data").path
+        try Self.fashionMNISTFolder(URL(fileURLWithPath: data), perClass: 8)
+        let plot = root.appendingPathComponent("lr.png").path
+        let find = try Self.graft(["lr-find", data, "--image-size", "96", "--out", plot, "--json", "--optimizer", "sgd",
+                                   "--batch-size", "16"])
+        #expect(find.status == 0, "\(find.stderr)")
+        let object = try #require(find.jsonLines.last)
+        let suggestion = try #require(object["suggestion"] as? Double)
+        let losses = try #require(object["smoothed_losses"] as? [Double])
+        #expect(suggestion > 1e-7 && suggestion < 10 && losses.count > 20)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: plot)).starts(with: [0x89, 0x50, 0x4E, 0x47]))
+        let train = try Self.graft(["train", data, "--recipe", "classic", "--lr", "auto", "--epochs", "2",
+                                    "--image-size", "96", "--batch-size", "16",
+                                    "--out", root.appendingPathComponent("run").path])
+        #expect(train.status == 0, "\(train.stderr)")
+        #expect(train.stderr.contains("learning-rate finder suggests " + String(format: "%.3g", suggestion)), "\(train.stderr)")
+        let metrics = try String(contentsOf: root.appendingPathComponent("run/metrics.csv"), encoding: .utf8)
+        #expect(metrics.contains(String(format: "%.6g", suggestion)))
+        #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("run/lr_find_head.png").path))
+        let bad = try Self.graft(["lr-find", data, "--start-lr", "1", "--end-lr", "0.1"])
+        #expect(bad.status == 64 && bad.stderr.contains("--end-lr"))
+        let badLR = try Self.graft(["train", data, "--lr", "fast", "--out", root.appendingPathComponent("x").path])
+        #expect(badLR.status == 64 && badLR.stderr.contains("--lr"))
+    }
+
     /// `graft select` on a few-shot set from Fashion-MNIST (Debian's files): EfficientNet-Lite0
     /// and Lite2 with their real weights rank above the same architecture with random weights
     /// by every measure; a rerun reads the features back from --out.
