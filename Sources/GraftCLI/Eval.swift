@@ -17,8 +17,10 @@ struct Eval: ParsableCommand {
         abstract: "Evaluate a fine-tuned model on labeled images.",
         discussion: """
             DATA holds one sub-folder per class named as the model's classes (or a CSV of path,label). \
-            Prints accuracy, top-5 (with more than 5 classes), per-class precision, recall and F1, \
-            and the confusion matrix (rows: true class, columns: predicted).
+            Prints accuracy, top-5 (with more than 5 classes), the loss and the expected calibration \
+            error (15 bins, top label; with the temperature the model card holds, when it was \
+            calibrated), per-class precision, recall and F1, and the confusion matrix (rows: true \
+            class, columns: predicted).
 
             Examples:
               graft eval runs/r18 data/test
@@ -31,6 +33,7 @@ struct Eval: ParsableCommand {
     @Option(help: "Batch size.") var batchSize: Int = 64
     @Option(help: "Test-time augmentation: none, flip (the image and its mirror) or five-crop (corners and center of the resized image); probabilities averaged.")
     var tta: TestTimeAugmentation = .none
+    @Flag(help: "Ignore the model card's temperature (the probabilities before calibration).") var noCalibration = false
     @Flag(help: "Leave unreadable images out (and list them) instead of failing.") var skipBadFiles = false
     @OptionGroup(title: "Runtime") var runtime: RuntimeOptions
     @Flag(help: "One JSON object (accuracy, top5, per_class, confusion_matrix).") var json = false
@@ -47,17 +50,21 @@ struct Eval: ParsableCommand {
         let dataset = try openDataset(data, classes: card.classes)
         let progress = ProgressReporter(quiet: json)
         var skipped: [SampleError] = []
-        let (metrics, _) = try evaluate(model, on: dataset, classes: card.classes, preprocessing: card.preprocessing,
+        let temperature = noCalibration ? 1 : (card.temperature ?? 1)
+        let (metrics, predictions) = try evaluate(model, on: dataset, classes: card.classes, preprocessing: card.preprocessing,
                                         batchSize: batchSize, workers: runtime.workerCount, device: runtime.device,
-                                        badFiles: skipBadFiles ? .skip : .fail, tta: tta,
+                                        badFiles: skipBadFiles ? .skip : .fail, tta: tta, temperature: temperature,
                                         onBatch: { done, total in progress.bar(done, total, "images") },
                                         onSkipped: { skipped = $0 })
         progress.line("")
+        let labels = dataset.labels
+        let ece = CalibrationError.expected(confidences: predictions.map(\.confidence),
+                                            correct: predictions.map { $0.predicted == labels[$0.index] }).ece
         for failure in skipped { FileHandle.standardError.write(Data("skipped: \(failure)\n".utf8)) }
         if json {
             var object: [String: Any] = [
                 "accuracy": metrics.accuracy, "images": metrics.count, "skipped": skipped.map(\.source), "loss": metrics.meanLoss,
-                "classes": card.classes, "confusion_matrix": metrics.confusion,
+                "classes": card.classes, "confusion_matrix": metrics.confusion, "ece": ece, "temperature": temperature,
                 "per_class": metrics.perClass.map {
                     ["name": $0.name, "precision": $0.precision, "recall": $0.recall, "f1": $0.f1, "support": $0.support]
                 },
@@ -67,7 +74,9 @@ struct Eval: ParsableCommand {
             return
         }
         print(String(format: "accuracy %.4f on %d images", metrics.accuracy, metrics.count)
-              + (card.classes.count > 5 ? String(format: ", top-5 %.4f", metrics.top5Accuracy) : ""))
+              + (card.classes.count > 5 ? String(format: ", top-5 %.4f", metrics.top5Accuracy) : "")
+              + String(format: "; loss %.4f, ECE %.4f", metrics.meanLoss, ece)
+              + (temperature != 1 ? String(format: " (temperature %.3f from the model card)", temperature) : ""))
         let width = min(24, max(5, card.classes.map(\.count).max() ?? 5))
         print("class".padding(toLength: width, withPad: " ", startingAt: 0) + "  precision  recall     f1  support")
         for c in metrics.perClass {

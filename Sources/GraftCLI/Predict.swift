@@ -28,6 +28,7 @@ struct Predict: ParsableCommand {
     @Option(help: "Batch size.") var batchSize: Int = 32
     @Option(help: "Test-time augmentation: none, flip (the image and its mirror) or five-crop (corners and center of the resized image); probabilities averaged.")
     var tta: TestTimeAugmentation = .none
+    @Flag(help: "Ignore the model card's temperature (the probabilities before calibration).") var noCalibration = false
     @OptionGroup(title: "Runtime") var runtime: RuntimeOptions
     @Flag(help: "One JSON object per image per line.") var json = false
 
@@ -58,7 +59,8 @@ struct Predict: ParsableCommand {
             images = Array(arguments.dropFirst())
         }
         let predictions = try Transfer.predict(loaded, files: images, top: top, batchSize: batchSize,
-                                            workers: runtime.workerCount, device: runtime.device, tta: tta)
+                                            workers: runtime.workerCount, device: runtime.device, tta: tta,
+                                            temperature: noCalibration ? 1 : nil)
         for p in predictions {
             if let error = p.error {
                 print(json ? try jsonLine(["path": p.path, "error": error]) : "\(p.path): error: \(error)")

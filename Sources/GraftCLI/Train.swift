@@ -92,6 +92,8 @@ struct Train: ParsableCommand {
     var ema: Double?
     @Flag(help: "Warm the moving average up as timm does (decay 1 − (1 + step)^(−2/3) until it reaches --ema).")
     var emaWarmup = false
+    @Flag(inversion: .prefixedNo, help: "Fit temperature scaling on the validation set at the end (the default recipe does, with a validation set); predict and eval use the temperature.")
+    var calibrate: Bool?
     @Flag(inversion: .prefixedNo, help: "Channels-last memory format on the CPU (faster convolutions).")
     var channelsLast = true
     @Flag(help: "Skip unreadable images (and list them in the report) instead of failing.") var skipBadFiles = false
@@ -147,6 +149,9 @@ struct Train: ParsableCommand {
         }
         try check("--ema", ema, in: 0...1, open: true)
         if emaWarmup && ema == nil { throw ValidationError("--ema-warmup needs --ema DECAY") }
+        if calibrate == true && val == nil && valSplit == nil {
+            throw ValidationError("--calibrate fits the temperature on the validation set: add --val or --val-split")
+        }
         // A head on cached features never runs the trunk (nor its auxiliary classifiers) in training mode.
         try checkImageSize(imageSize, model: model, training: !r.trainsOnlyTheHeadOnCachedFeatures)
         if out.isEmpty { throw ValidationError("--out must name a folder") }
@@ -244,6 +249,7 @@ struct Train: ParsableCommand {
         r.gradientClip = clipGrad
         if let accumulate, accumulate > 1 { r.accumulate = accumulate }
         r.ema = ema
+        if let calibrate { r.calibrate = calibrate ? true : nil }
         r.emaWarmup = emaWarmup ? true : nil
         r.channelsLast = channelsLast
         r.seed = seed

@@ -57,6 +57,9 @@ public struct ReportPage: Sendable {
     public var curvesPNG: Data?
     /// The learning-rate finder's plots (``Plots/learningRateFinder(_:width:height:)``), per phase it ran for.
     public var learningRatePlots: [(phase: Phase, png: Data, finding: LearningRateFinding)] = []
+    /// Temperature scaling on the validation set, and its reliability diagram.
+    public var calibration: Calibration?
+    public var reliabilityPNG: Data?
     public var confusionPNG: Data?
 
     public init(architecture: String, created: String, recipe: Recipe, classes: [String], history: [EpochRecord],
@@ -83,14 +86,14 @@ public struct ReportPage: Sendable {
     }
 
     /// The section headings, in page order.
-    public static let sections = ["Recipe", "Data", "BatchNorm policy", "Results", "Training curves",
+    public static let sections = ["Recipe", "Data", "BatchNorm policy", "Results", "Training curves", "Calibration",
                                   "Confusion matrix", "Per-class metrics", "Worst-classified validation images"]
 
     /// The whole page.
     public func html() -> String {
         let title = "Graft run report: \(architecture)"
         let bodies = [recipeSection(), dataSection(), batchNormSection(), resultsSection(), curvesSection(),
-                      confusionSection(), perClassSection(), worstSection()]
+                      calibrationSection(), confusionSection(), perClassSection(), worstSection()]
         var page = """
         <!DOCTYPE html>
         <html lang="en">
@@ -245,6 +248,25 @@ public struct ReportPage: Sendable {
                 + "(<code>lr_find_\(escape(plot.phase.rawValue)).png</code>).</p>\n"
         }
         return html
+    }
+
+    func calibrationSection() -> String {
+        guard let calibration else {
+            return "<p>Not calibrated (<code>--calibrate</code> fits a temperature on the validation set).</p>\n"
+        }
+        var html = table(nil, [
+            ["Temperature", String(format: "%.4f", calibration.temperature)],
+            ["Expected calibration error (15 bins)", String(format: "%.4f before, %.4f after", calibration.eceBefore,
+                                                           calibration.eceAfter)],
+            ["Validation loss (NLL)", String(format: "%.4f before, %.4f after", calibration.nllBefore, calibration.nllAfter)],
+        ])
+        if let reliabilityPNG {
+            html += image(reliabilityPNG, alt: "Reliability diagram before and after temperature scaling", className: "chart")
+        }
+        return html + "<p class=\"note\">The logits are divided by the temperature before the softmax in "
+            + "<code>graft predict</code> and <code>graft eval</code> (accuracy doesn't change). It was fitted on the "
+            + "\(calibration.samples) validation images that also chose the best epoch, so the \"after\" figures are "
+            + "measured on the data they were fitted to.</p>\n"
     }
 
     func confusionSection() -> String {

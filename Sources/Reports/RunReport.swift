@@ -74,6 +74,12 @@ public struct RunReport {
             try save(png, as: "lr_find_\(phase.rawValue).png", in: directory)
             page.learningRatePlots.append((phase, png, finding))
         }
+        if let calibration = trainer.calibration {
+            let png = try Plots.reliability(calibration).pngData()
+            try save(png, as: "reliability.png", in: directory)
+            page.calibration = calibration
+            page.reliabilityPNG = png
+        }
         if let validationSet {
             do {
                 let review = try reviewValidation(validationSet, directory: directory)

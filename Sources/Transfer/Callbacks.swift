@@ -41,6 +41,7 @@ public final class KeepBestModel: TrainingCallback {
            !metric.improves(metric.value(of: record), on: metric.value(of: previous)) { return }
         trainer.history[index].isBest = true
         trainer.bestValidation = trainer.lastValidation
+        trainer.bestValidationLogits = trainer.lastValidationLogits
         if let url = trainer.modelURL { try trainer.saveModel(to: url, metrics: trainer.metricsDictionary(record)) }
     }
 }

@@ -27,14 +27,17 @@ public enum TestTimeAugmentation: String, Codable, Sendable, CaseIterable {
     var memoryFormat: MemoryFormat { self == .fiveCrop ? .contiguous : .channelsLast }
 
     /// Mean softmax over the views of a batch from ``transform(_:)``, and the mean logits
-    /// (for the loss).
-    public func probabilities(_ model: ImageClassifier, _ images: Tensor) -> (probabilities: Tensor, logits: Tensor) {
+    /// (for the loss); the logits are divided by `temperature` (a model card's calibration) first.
+    public func probabilities(_ model: ImageClassifier, _ images: Tensor, temperature: Double = 1)
+        -> (probabilities: Tensor, logits: Tensor)
+    {
+        func forward(_ x: Tensor) -> Tensor { temperature == 1 ? model(x) : model(x) / temperature }
         switch self {
         case .none:
-            let logits = model(images)
+            let logits = forward(images)
             return (logits.softmax(dim: 1), logits)
         case .flip:
-            let both = model(Tensor.cat([images, images.flip([-1])]))
+            let both = forward(Tensor.cat([images, images.flip([-1])]))
             let n = images.size(0)
             let (a, b) = (both.slice(dim: 0, start: 0, end: n), both.slice(dim: 0, start: n, end: nil))
             return ((a.softmax(dim: 1) + b.softmax(dim: 1)) / 2, (a + b) / 2)
@@ -42,7 +45,7 @@ public enum TestTimeAugmentation: String, Codable, Sendable, CaseIterable {
             let (n, views) = (images.size(0), images.size(1))
             let flat = images.reshape([n * views, images.size(2), images.size(3), images.size(4)])
                 .contiguous(.channelsLast)
-            let logits = model(flat).view([n, views, -1])
+            let logits = forward(flat).view([n, views, -1])
             return (logits.softmax(dim: 2).mean(dim: 1), logits.mean(dim: 1))
         }
     }
@@ -53,6 +56,7 @@ public enum TestTimeAugmentation: String, Codable, Sendable, CaseIterable {
 public func evaluate(_ model: ImageClassifier, on dataset: any Dataset, classes: [String], preprocessing: Preprocessing,
                      batchSize: Int = 64, workers: Int = ProcessInfo.processInfo.activeProcessorCount,
                      device: Device = .cpu, badFiles: BadFilePolicy = .fail, tta: TestTimeAugmentation = .none,
+                     temperature: Double = 1,
                      onBatch: ((Int, Int) -> Void)? = nil, onSkipped: (([SampleError]) -> Void)? = nil) throws
     -> (metrics: ClassificationMetrics, predictions: [(index: Int, predicted: Int, confidence: Double)])
 {
@@ -72,7 +76,7 @@ public func evaluate(_ model: ImageClassifier, on dataset: any Dataset, classes:
         try loader.forEachBatch(epoch: 0) { batch in
             let (p, k) = try guarded("evaluation", batch: batchIndex) {
                 let y = batch.labels.to(device)
-                let (averaged, logits) = tta.probabilities(model, batch.images.to(device))
+                let (averaged, logits) = tta.probabilities(model, batch.images.to(device), temperature: temperature)
                 // With views, the loss is the negative log of the averaged probability.
                 let lossSum = tta == .none ? Functional.crossEntropy(logits, y, reduction: .sum).double
                     : Functional.nllLoss(averaged.clamp(min: 1e-12).log(), y, reduction: .sum).double
@@ -98,10 +102,13 @@ public struct Prediction: Sendable {
 }
 
 /// Classifies image files with a loaded model: its preprocessing, batches on the loader's
-/// threads, softmax, the top classes. Unreadable files get a ``Prediction/error`` instead.
+/// threads, softmax (of the logits over the card's temperature, when it has one), the top
+/// classes. Unreadable files get a ``Prediction/error`` instead.
 public func predict(_ loaded: LoadedModel, files: [String], top: Int = 5, batchSize: Int = 32,
                     workers: Int = ProcessInfo.processInfo.activeProcessorCount,
-                    device: Device = .cpu, tta: TestTimeAugmentation = .none) throws -> [Prediction] {
+                    device: Device = .cpu, tta: TestTimeAugmentation = .none,
+                    temperature: Double? = nil) throws -> [Prediction] {
+    let temperature = temperature ?? loaded.card?.temperature ?? 1
     let net = loaded.model
     net.eval()
     net.to(device)
@@ -117,7 +124,8 @@ public func predict(_ loaded: LoadedModel, files: [String], top: Int = 5, batchS
         var batchIndex = 0
         try loader.forEachBatch(epoch: 0) { batch in
             let (p, index) = try guarded("prediction", batch: batchIndex) {
-                let best = tta.probabilities(net, batch.images.to(device)).probabilities.topk(k, dim: 1)
+                let best = tta.probabilities(net, batch.images.to(device), temperature: temperature)
+                    .probabilities.topk(k, dim: 1)
                 return (best.values.toArray(Double.self), best.indices.toArray(Int.self))
             }
             batchIndex += 1

@@ -24,6 +24,9 @@ public struct ModelCard: Codable, Sendable, Equatable {
     /// a fine-tuned model carries its starting weights' terms.
     public var sourceLicense: String?
     public var recipe: Recipe?
+    /// Temperature scaling fitted on the validation set: `predict` and `eval` divide the logits
+    /// by it before the softmax (nil: 1).
+    public var temperature: Double?
     /// Final metrics by name (`val_accuracy`, `val_loss`, `best_epoch`, ...).
     public var metrics: [String: Double] = [:]
     public var graftVersion: String = GraftInfo.version

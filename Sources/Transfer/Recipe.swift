@@ -110,6 +110,10 @@ public struct Recipe: Codable, Sendable, Equatable {
     /// Gradient accumulation: one optimizer step per this many batches, whose gradients are
     /// summed and divided by their samples, as one batch of them all (nil: every batch).
     public var accumulate: Int?
+    /// Fit temperature scaling on the validation set when the run ends (the best model's
+    /// validation logits); the temperature goes into the model card for `predict` and `eval`,
+    /// the ECE before and after into its metrics and the report.
+    public var calibrate: Bool?
     public var earlyStoppingPatience: Int?
     public var bestMetric: BestMetric = .valAccuracy
     public var channelsLast: Bool = true
@@ -241,7 +245,8 @@ extension Recipe {
         /// The head fitted to convergence (the tuned linear probe), then — with a validation
         /// set to judge it — the whole network fine-tuned for up to 10 epochs (AdamW, head at
         /// 2e-4 and trunk at 1e-4, BatchNorm statistics kept, light augmentation), stopped
-        /// after 2 epochs without improvement; the best epoch of either phase is the model.
+        /// after 2 epochs without improvement; the best epoch of either phase is the model, its
+        /// probabilities calibrated by temperature scaling on the validation set.
         case auto
         /// Graft's first defaults: 5 SGD epochs (1e-3, momentum 0.9) of the head on cached features.
         case classic
@@ -269,6 +274,7 @@ extension Recipe {
             r.weightDecay = 0.01
             r.fineTuneBatchNorm = .frozen
             r.fineTuneAugment = .light
+            r.calibrate = validated ? true : nil
         case .tutorial:
             r.epochs = 25
             r.learningRate = 1e-3

@@ -305,6 +305,10 @@ public final class Trainer {
             }
         }
         let best = bestRecord()
+        calibration = nil
+        if recipe.calibrate == true, let logits = bestValidationLogits, !logits.labels.isEmpty {
+            calibration = Calibration.fit(logits: logits.logits, labels: logits.labels)
+        }
         try finalizeModelFile(best: best)
         return TrainingResult(modelPath: modelURL, bestEpoch: best?.epoch, bestValAccuracy: best?.valAccuracy,
                               bestValLoss: best?.valLoss, epochsRun: history.count,
@@ -553,6 +557,13 @@ public final class Trainer {
     /// The latest and the best validation metrics (per-class and confusion matrix for reports).
     public private(set) var lastValidation: ClassificationMetrics?
     public internal(set) var bestValidation: ClassificationMetrics?
+    /// The validation logits (float64, on the CPU) and labels of the latest and of the best
+    /// epoch, for calibration.
+    public internal(set) var lastValidationLogits: (logits: Tensor, labels: [Int])?
+    public internal(set) var bestValidationLogits: (logits: Tensor, labels: [Int])?
+    /// Temperature scaling of the best model on the validation set (``Recipe/calibrate``),
+    /// fitted when the run ends; its temperature goes into the model card.
+    public internal(set) var calibration: Calibration?
 
     /// Validation metrics of the current model, or nil without a validation set. While the
     /// trunk is frozen and cached, the head runs on the validation set's cached features.
@@ -562,6 +573,10 @@ public final class Trainer {
         let wasTraining = model.isTraining
         model.eval()
         defer { model.train(wasTraining) }
+        var logitBatches: [Tensor] = [], labelRows: [Int] = []
+        defer {
+            lastValidationLogits = logitBatches.isEmpty ? nil : (Tensor.cat(logitBatches), labelRows)
+        }
         try Torch.inferenceMode {
             if let cached = validationFeatures {
                 let labels = validation.sampleLabels
@@ -574,6 +589,8 @@ public final class Trainer {
                         let logits = model.head(features)
                         metrics.update(logits: logits, labels: y,
                                        lossSum: Functional.crossEntropy(logits, y, reduction: .sum).double)
+                        logitBatches.append(logits.to(.cpu).to(.float64))
+                        labelRows += rows.map { labels[$0] }
                     }
                 }
                 return
@@ -585,6 +602,8 @@ public final class Trainer {
                     let logits = model(batch.images.to(device))
                     let loss = Functional.crossEntropy(logits, y, reduction: .sum).double
                     metrics.update(logits: logits, labels: y, lossSum: loss)
+                    logitBatches.append(logits.to(.cpu).to(.float64))
+                    labelRows += batch.labels.toArray(Int.self)
                 }
                 batchIndex += 1
             }
@@ -774,6 +793,12 @@ public final class Trainer {
         var card = finalCard(metrics: metricsDictionary(best))
         card.metrics["best_epoch"] = Double(best.epoch + 1)  // 1-based, as the CLI, metrics.csv and the report
         card.metrics["epochs"] = Double(history.count)
+        if let calibration {
+            card.temperature = calibration.temperature
+            card.metrics["temperature"] = calibration.temperature
+            card.metrics["val_ece"] = calibration.eceBefore
+            card.metrics["val_ece_calibrated"] = calibration.eceAfter
+        }
         try ModelFile.save(bestModel, card: card, to: url)
     }
 

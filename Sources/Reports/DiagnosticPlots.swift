@@ -59,3 +59,49 @@ extension Plots {
         return canvas
     }
 }
+
+extension Plots {
+    /// A reliability diagram before and after temperature scaling, side by side: per
+    /// confidence bin, a bar of the accuracy of its samples (the gap to the diagonal is the
+    /// miscalibration), with the bin's mean confidence as a dot; empty bins are left out.
+    public static func reliability(_ calibration: Calibration, width: Int = 1200, height: Int = 560) -> Canvas {
+        var canvas = Canvas(width: width, height: height)
+        drawLegend([("accuracy of the bin", .line(trainColor)), ("mean confidence", .dot(validationColor)),
+                    ("perfect calibration", .dashed(phaseColor))], in: &canvas, centerX: width / 2, y: 14)
+        let panels = [(String(format: "Before (ECE %.3f)", calibration.eceBefore), calibration.binsBefore),
+                      (String(format: "After, T = %.3f (ECE %.3f)", calibration.temperature, calibration.eceAfter),
+                       calibration.binsAfter)]
+        let axis = Axis(values: [0, 1], within: 0...1, percent: true)
+        for (index, (title, bins)) in panels.enumerated() {
+            let frame = Frame(x: index * width / 2 + 100, y: 84, width: width / 2 - 130, height: height - 164)
+            func px(_ v: Double) -> Int { frame.x + Int((v * Double(frame.width)).rounded()) }
+            func py(_ v: Double) -> Int { frame.bottom - Int((axis.fraction(v) * Double(frame.height)).rounded()) }
+            canvas.text(title, x: frame.x + (frame.width - Canvas.textSize(title, scale: textScale).width) / 2,
+                        y: frame.y - 30, scale: textScale)
+            for tick in axis.ticks {
+                canvas.fill(x: frame.x, y: py(tick), width: frame.width, height: 1, color: gridColor)
+                let label = axis.label(tick)
+                canvas.text(label, x: frame.x - 10 - Canvas.textSize(label, scale: textScale).width, y: py(tick) - 7,
+                            scale: textScale)
+                canvas.text(label, x: px(tick) - Canvas.textSize(label, scale: textScale).width / 2,
+                            y: frame.bottom + 10, scale: textScale)
+            }
+            for bin in bins {
+                let x0 = px(bin.lower) + 2, x1 = max(px(min(bin.upper, 1)) - 2, x0 + 3)
+                let top = py(bin.accuracy)
+                canvas.fill(x: x0, y: top, width: x1 - x0, height: max(1, frame.bottom - top), color: trainColor.mixed(with: .white, 0.35))
+                canvas.fillCircle(x: (x0 + x1) / 2, y: py(bin.confidence), radius: 5, color: validationColor)
+            }
+            // The diagonal, dashed.
+            for step in stride(from: 0, to: 100, by: 4) {
+                let a = Double(step) / 100, b = Double(step + 2) / 100
+                canvas.line(x0: px(a), y0: py(a), x1: px(b), y1: py(b), color: phaseColor, thickness: 2)
+            }
+            let label = "confidence (top-class probability)"
+            canvas.text(label, x: frame.x + (frame.width - Canvas.textSize(label, scale: textScale).width) / 2,
+                        y: frame.bottom + 34, scale: textScale)
+            canvas.stroke(x: frame.x, y: frame.y, width: frame.width + 1, height: frame.height + 1, color: axisColor)
+        }
+        return canvas
+    }
+}
