@@ -33,6 +33,7 @@ struct Eval: ParsableCommand {
     @Option(help: "Batch size.") var batchSize: Int = 64
     @Option(help: "Test-time augmentation: none, flip (the image and its mirror) or five-crop (corners and center of the resized image); probabilities averaged.")
     var tta: TestTimeAugmentation = .none
+    @Option(help: "What separates the labels of a multi-label model's CSV (DATA's label field).") var labelDelimiter: String = " "
     @Flag(help: "Ignore the model card's temperature (the probabilities before calibration).") var noCalibration = false
     @Flag(help: "Leave unreadable images out (and list them) instead of failing.") var skipBadFiles = false
     @OptionGroup(title: "Runtime") var runtime: RuntimeOptions
@@ -47,9 +48,21 @@ struct Eval: ParsableCommand {
     func run() throws {
         try runtime.apply()
         let (model, card) = try ModelFile.load(modelFile(self.model))
-        let dataset = try openDataset(data, classes: card.classes)
         let progress = ProgressReporter(quiet: json)
         var skipped: [SampleError] = []
+        if card.multiLabel == true {
+            let dataset = try openDataset(data, classes: card.classes, labelDelimiter: labelDelimiter)
+            let m = try evaluateMultiLabel(model, on: dataset, classes: card.classes, preprocessing: card.preprocessing,
+                                           thresholds: card.thresholds, batchSize: batchSize, workers: runtime.workerCount,
+                                           device: runtime.device, badFiles: skipBadFiles ? .skip : .fail, tta: tta,
+                                           onBatch: { done, total in progress.bar(done, total, "images") },
+                                           onSkipped: { skipped = $0 })
+            progress.line("")
+            for failure in skipped { FileHandle.standardError.write(Data("skipped: \(failure)\n".utf8)) }
+            try printMultiLabel(m, skipped: skipped)
+            return
+        }
+        let dataset = try openDataset(data, classes: card.classes)
         let temperature = noCalibration ? 1 : (card.temperature ?? 1)
         let (metrics, predictions) = try evaluate(model, on: dataset, classes: card.classes, preprocessing: card.preprocessing,
                                         batchSize: batchSize, workers: runtime.workerCount, device: runtime.device,
@@ -87,6 +100,30 @@ struct Eval: ParsableCommand {
         for (i, row) in metrics.confusion.enumerated() {
             print(String(card.classes[i].prefix(width)).padding(toLength: width, withPad: " ", startingAt: 0)
                   + row.map { String(format: "%6d", $0) }.joined())
+        }
+    }
+
+    func printMultiLabel(_ m: MultiLabelMetrics, skipped: [SampleError]) throws {
+        if json {
+            var object: [String: Any] = ["map": m.meanAveragePrecision, "f1_micro": m.microF1, "f1_macro": m.macroF1,
+                                         "accuracy_multi": m.elementAccuracy, "images": m.samples,
+                                         "skipped": skipped.map(\.source), "classes": m.classes]
+            object["loss"] = m.loss ?? NSNull()
+            object["per_class"] = m.perClass.map {
+                ["name": $0.name, "average_precision": $0.averagePrecision ?? NSNull(), "threshold": $0.threshold,
+                 "precision": $0.precision, "recall": $0.recall, "f1": $0.f1, "support": $0.support] as [String: Any]
+            }
+            print(try jsonLine(object))
+            return
+        }
+        print(String(format: "mAP %.4f, F1 micro %.4f, macro %.4f on %d images (multi-label", m.meanAveragePrecision,
+                     m.microF1, m.macroF1, m.samples) + (m.loss.map { String(format: "; loss %.4f", $0) } ?? "") + ")")
+        let width = min(24, max(5, m.classes.map(\.count).max() ?? 5))
+        print("class".padding(toLength: width, withPad: " ", startingAt: 0) + "      AP  threshold  precision  recall     f1  support")
+        for c in m.perClass {
+            print(String(c.name.prefix(width)).padding(toLength: width, withPad: " ", startingAt: 0)
+                  + (c.averagePrecision.map { String(format: "  %6.4f", $0) } ?? "       -")
+                  + String(format: "  %9.4f  %9.4f  %6.4f  %5.4f  %7d", c.threshold, c.precision, c.recall, c.f1, c.support))
         }
     }
 }

@@ -65,19 +65,25 @@ struct Predict: ParsableCommand {
             if let error = p.error {
                 print(json ? try jsonLine(["path": p.path, "error": error]) : "\(p.path): error: \(error)")
             } else {
-                print(try render(p.path, p.top, loaded.classes))
+                print(try render(p.path, p.top, loaded.classes, labels: p.labels))
             }
         }
         if predictions.contains(where: { $0.error != nil }) { throw ExitCode(1) }
     }
 
-    func render(_ path: String, _ entries: [(index: Int, probability: Double)], _ classes: [String]) throws -> String {
+    /// `labels`: a multi-label model's classes above their thresholds (probabilities are per class, not summing to 1).
+    func render(_ path: String, _ entries: [(index: Int, probability: Double)], _ classes: [String],
+                labels: [Int]? = nil) throws -> String {
         if json {
-            return try jsonLine(["path": path, "top": entries.map {
+            var object: [String: Any] = ["path": path, "top": entries.map {
                 ["index": $0.0, "label": classes[$0.0], "probability": ($0.1 * 1e6).rounded() / 1e6] as [String: Any]
-            }])
+            }]
+            if let labels { object["labels"] = labels.map { classes[$0] } }
+            return try jsonLine(object)
         }
-        return path + "\n" + entries.map { String(format: "  %6.2f%%  ", $0.1 * 100) + classes[$0.0] }
+        var text = path
+        if let labels { text += "\n  labels: " + (labels.isEmpty ? "none above their thresholds" : labels.map { classes[$0] }.joined(separator: ", ")) }
+        return text + "\n" + entries.map { String(format: "  %6.2f%%  ", $0.1 * 100) + classes[$0.0] }
             .joined(separator: "\n")
     }
 }

@@ -45,6 +45,7 @@ final class ProgressReporter {
             var text = String(format: "epoch %d/%@ %@  train loss %.4f acc %.4f", r.epoch + 1, totalEpochs, r.phase.rawValue,
                               r.trainLoss, r.trainAccuracy)
             if let loss = r.valLoss, let acc = r.valAccuracy { text += String(format: "  val loss %.4f acc %.4f", loss, acc) }
+            if let map = r.valMAP { text += String(format: " mAP %.4f", map) }
             text += String(format: "  %.1fs%@", r.seconds, r.isBest ? "  *best" : "")
             line(text)
         case .checkpointSaved: break

@@ -83,7 +83,10 @@ struct Train: ParsableCommand {
     var sampler: Recipe.Sampler?
     @Option(help: "A hidden layer of this width in the new head.") var headHidden: Int?
     @Option(help: "Dropout before the new head's layers.") var headDropout: Double?
-    @Option(help: "Which epoch's model is kept as best.") var bestMetric: Recipe.BestMetric?
+    @Option(help: "Which epoch's model is kept as best (default val_accuracy; val_map for --multi-label).") var bestMetric: Recipe.BestMetric?
+    @Flag(help: "Multi-label classification: TRAIN_DIR (and --val) is a CSV whose label field holds any number of classes; BCE-with-logits, mAP and F1, per-class thresholds chosen on the validation set.")
+    var multiLabel = false
+    @Option(help: "What separates the labels of a --multi-label CSV's label field.") var labelDelimiter: String = " "
     @Option(help: "Stop after this many epochs without improvement (0: never; auto: 2).") var earlyStopping: Int?
     @Option(help: "Clip the gradient norm to this value.") var clipGrad: Double?
     @Option(help: "Accumulate the gradients of this many batches per optimizer step (one batch of them all).")
@@ -149,6 +152,8 @@ struct Train: ParsableCommand {
         }
         try check("--ema", ema, in: 0...1, open: true)
         if emaWarmup && ema == nil { throw ValidationError("--ema-warmup needs --ema DECAY") }
+        if let problem = r.multiLabelProblem { throw ValidationError("--multi-label: \(problem)") }
+        if !multiLabel && bestMetric == .valMAP { throw ValidationError("--best-metric val_map is for --multi-label runs") }
         if calibrate == true && val == nil && valSplit == nil {
             throw ValidationError("--calibrate fits the temperature on the validation set: add --val or --val-split")
         }
@@ -250,6 +255,11 @@ struct Train: ParsableCommand {
         if let accumulate, accumulate > 1 { r.accumulate = accumulate }
         r.ema = ema
         if let calibrate { r.calibrate = calibrate ? true : nil }
+        if multiLabel {
+            r.multiLabel = true
+            if calibrate == nil { r.calibrate = nil }  // a multi-label model gets thresholds, not a temperature
+            if bestMetric == nil { r.bestMetric = .valMAP }
+        }
         r.emaWarmup = emaWarmup ? true : nil
         r.channelsLast = channelsLast
         r.seed = seed
@@ -267,10 +277,11 @@ struct Train: ParsableCommand {
     func run() throws {
         try runtime.apply()
         let progress = ProgressReporter()
-        var train = try openDataset(trainData)
+        let delimiter = multiLabel ? labelDelimiter : nil
+        var train = try openDataset(trainData, labelDelimiter: delimiter)
         var validation: (any Dataset)?
         if let val {
-            validation = try openDataset(val, classes: train.classes)
+            validation = try openDataset(val, classes: train.classes, labelDelimiter: delimiter)
         } else if let valSplit {
             let parts = train.split(validationFraction: valSplit, seed: seed)
             (train, validation) = (parts.train, parts.validation)
@@ -315,12 +326,17 @@ struct Train: ParsableCommand {
     }
 }
 
-/// A folder (ImageFolder) or a CSV file of path,label.
-func openDataset(_ path: String, classes: [String]? = nil) throws -> any Dataset {
+/// A folder (ImageFolder) or a CSV file of path,label; with `labelDelimiter`, a multi-label
+/// CSV whose label field holds several classes.
+func openDataset(_ path: String, classes: [String]? = nil, labelDelimiter: String? = nil) throws -> any Dataset {
     let url = URL(fileURLWithPath: path)
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
         throw ValidationError("\(path): no such file or folder")
+    }
+    if labelDelimiter != nil && (isDirectory.boolValue || url.pathExtension.lowercased() != "csv") {
+        throw ValidationError("\(path): a multi-label set is a CSV file of path,labels (the labels separated by the "
+                              + "--label-delimiter); a folder per class holds one label per image")
     }
     if isDirectory.boolValue {
         // With the classes given (validation, test): a class may be missing (it is just
@@ -333,7 +349,7 @@ func openDataset(_ path: String, classes: [String]? = nil) throws -> any Dataset
         return folder
     }
     if url.pathExtension.lowercased() == "csv" {
-        let list = try CSVDataset(csv: url, classes: classes, skipUnknownLabels: classes != nil)
+        let list = try CSVDataset(csv: url, classes: classes, skipUnknownLabels: classes != nil, labelDelimiter: labelDelimiter)
         if !list.unknownLabels.isEmpty {
             let rows = list.unknownLabels.map(\.rows).reduce(0, +)
             let named = list.unknownLabels.prefix(10).map { "\($0.label) (\($0.rows))" }.joined(separator: ", ")

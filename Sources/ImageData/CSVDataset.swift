@@ -16,6 +16,8 @@ public struct CSVDataset: Dataset {
     public let file: URL
     public let classes: [String]
     public let labels: [Int]
+    /// Each row's classes when the list is multi-label (made with a `labelDelimiter`).
+    public let labelSets: [[Int]]?
     /// The image file of every sample.
     public let paths: [String]
     /// How ``image(at:)`` decodes (3 channels by default).
@@ -34,12 +36,15 @@ public struct CSVDataset: Dataset {
     ///     lowercased, is one of ``headerNames``.
     ///   - skipUnknownLabels: leave out rows whose label is not in `classes` (a validation or
     ///     test list with classes the model doesn't know), counted in ``unknownLabels``,
-    ///     instead of refusing the file.
+    ///     instead of refusing the file. In a multi-label list, the unknown labels are left
+    ///     out of their rows instead.
+    ///   - labelDelimiter: a multi-label list: the label field holds any number of class
+    ///     names separated by this (fastai's `label_delim`, e.g. " " or ";"), an empty field none.
     /// - Throws: ``DatasetError`` naming the file and line: unreadable file, malformed CSV,
     ///   a row without exactly two fields, an empty path or label, a label not in `classes`.
     public init(
         csv: URL, classes: [String]? = nil, header: Bool? = nil, options: DecodeOptions = DecodeOptions(),
-        skipUnknownLabels: Bool = false
+        skipUnknownLabels: Bool = false, labelDelimiter: String? = nil
     ) throws(DatasetError) {
         let path = csv.path
         let data: Data
@@ -62,25 +67,60 @@ public struct CSVDataset: Dataset {
                 throw DatasetError(path: "\(path):\(line)", reason: "expected 2 fields (path,label), found \(fields.count); "
                     + "quote a field that holds a comma")
             }
-            guard !fields[0].isEmpty, !fields[1].isEmpty else {
+            guard !fields[0].isEmpty, !fields[1].isEmpty || labelDelimiter != nil else {
                 throw DatasetError(path: "\(path):\(line)", reason: "empty \(fields[0].isEmpty ? "path" : "label"); "
                     + "fill it in or remove the line")
             }
             paths.append(fields[0].hasPrefix("/") ? fields[0] : folder + "/" + fields[0])
             names.append(fields[1])
         }
-        let classes = classes ?? sortedLabels(names)
+        // A multi-label field: its names, split and trimmed, empty pieces dropped, each once.
+        let sets: [[String]]? = labelDelimiter.map { delimiter in
+            names.map { field in
+                var seen = Set<String>()
+                return field.components(separatedBy: delimiter.isEmpty ? " " : delimiter)
+                    .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && seen.insert($0).inserted }
+            }
+        }
+        let classes = classes ?? sortedLabels(sets.map { $0.flatMap { $0 } } ?? names)
         if let name = firstDuplicate(classes) {
             throw DatasetError(path: path, reason: "class \"\(name)\" is listed twice in classes; list each once")
         }
         let index = Dictionary(uniqueKeysWithValues: classes.enumerated().map { (Array($1.utf8), $0) })
         var labels: [Int] = [], kept: [String] = []
         var unknown: [(label: String, rows: Int)] = []
+        func noteUnknown(_ name: String) {
+            if let i = unknown.firstIndex(where: { $0.label == name }) { unknown[i].rows += 1 } else { unknown.append((name, 1)) }
+        }
+        if let sets {
+            var labelSets: [[Int]] = []
+            for ((row, set), file) in zip(zip(rows, sets), paths) {
+                var ids: [Int] = []
+                for name in set {
+                    if let label = index[Array(name.utf8)] { ids.append(label); continue }
+                    guard skipUnknownLabels else {
+                        throw DatasetError(path: "\(path):\(row.line)", reason: "label \"\(name)\" is not one of the classes "
+                            + "\(classes.prefix(10).joined(separator: ", "))\(classes.count > 10 ? ", ..." : ""); fix the line")
+                    }
+                    noteUnknown(name)
+                }
+                labelSets.append(ids)
+                labels.append(ids.first ?? 0)
+                kept.append(file)
+            }
+            self.file = csv
+            self.classes = classes
+            self.labels = labels
+            self.labelSets = labelSets
+            self.paths = kept
+            self.unknownLabels = unknown
+            self.options = options
+            return
+        }
         for ((row, name), file) in zip(zip(rows, names), paths) {
             guard let label = index[Array(name.utf8)] else {
                 if skipUnknownLabels {
-                    if let i = unknown.firstIndex(where: { $0.label == name }) { unknown[i].rows += 1 }
-                    else { unknown.append((name, 1)) }
+                    noteUnknown(name)
                     continue
                 }
                 throw DatasetError(path: "\(path):\(row.line)", reason: "label \"\(name)\" is not one of the classes "
@@ -92,6 +132,7 @@ public struct CSVDataset: Dataset {
         self.file = csv
         self.classes = classes
         self.labels = labels
+        self.labelSets = nil
         self.paths = kept
         self.unknownLabels = unknown
         self.options = options

@@ -11,8 +11,12 @@ public protocol Dataset: Sendable {
     var count: Int { get }
     /// Class names; a label is an index into this array.
     var classes: [String] { get }
-    /// The class index of every sample, `count` entries.
+    /// The class index of every sample, `count` entries. For a multi-label dataset, each
+    /// sample's first label (0 when it has none): what stratified splits go by.
     var labels: [Int] { get }
+    /// For a multi-label dataset, each sample's classes (any number, none included), `count`
+    /// entries; nil for a single-label one.
+    var labelSets: [[Int]]? { get }
     /// The image of sample `index`: a CHW `uint8` tensor, 3 channels unless the dataset
     /// was made with other decode options (gray is repeated into RGB by default).
     /// Throws when the sample's file can't be read or decoded.
@@ -25,9 +29,17 @@ public protocol Dataset: Sendable {
 extension Dataset {
     public var count: Int { labels.count }
 
-    /// Samples per class, `classes.count` entries.
+    public var labelSets: [[Int]]? { nil }
+
+    /// Samples per class, `classes.count` entries (for a multi-label dataset, the samples
+    /// that have the class).
     public var classCounts: [Int] {
-        labels.reduce(into: [Int](repeating: 0, count: classes.count)) { $0[$1] += 1 }
+        if let labelSets {
+            return labelSets.reduce(into: [Int](repeating: 0, count: classes.count)) { counts, set in
+                for label in set where counts.indices.contains(label) { counts[label] += 1 }
+            }
+        }
+        return labels.reduce(into: [Int](repeating: 0, count: classes.count)) { $0[$1] += 1 }
     }
 }
 

@@ -18,6 +18,8 @@ public struct Subset: Dataset {
 
     public var classes: [String] { base.classes }
 
+    public var labelSets: [[Int]]? { base.labelSets.map { sets in indices.map { sets[$0] } } }
+
     public func image(at index: Int) throws -> Tensor { try base.image(at: indices[index]) }
 
     public func source(at index: Int) -> String { base.source(at: indices[index]) }

@@ -57,6 +57,9 @@ public struct ReportPage: Sendable {
     public var curvesPNG: Data?
     /// The learning-rate finder's plots (``Plots/learningRateFinder(_:width:height:)``), per phase it ran for.
     public var learningRatePlots: [(phase: Phase, png: Data, finding: LearningRateFinding)] = []
+    /// A multi-label run's validation metrics at its chosen thresholds (the confusion matrix,
+    /// single-label per-class table and worst images don't apply).
+    public var multiLabel: MultiLabelMetrics?
     /// Temperature scaling on the validation set, and its reliability diagram.
     public var calibration: Calibration?
     public var reliabilityPNG: Data?
@@ -215,7 +218,15 @@ public struct ReportPage: Sendable {
             rows.append(["Chosen by", validationCounts == nil
                 ? "training \(recipe.bestMetric == .valLoss ? "loss" : "accuracy") (no validation set)"
                 : "<code>\(escape(recipe.bestMetric.rawValue))</code>"])
-            if let accuracy = best.valAccuracy { rows.append(["Validation accuracy", percent(accuracy)]) }
+            if let map = best.valMAP { rows.append(["Validation mAP", decimal(map)]) }
+            if let multiLabel {
+                rows.append(["Validation F1 at the chosen thresholds", "micro \(decimal(multiLabel.microF1)), macro "
+                             + decimal(multiLabel.macroF1)])
+            }
+            if let accuracy = best.valAccuracy {
+                rows.append([recipe.multiLabel == true ? "Validation accuracy (per class and image, at 0.5)"
+                             : "Validation accuracy", percent(accuracy)])
+            }
             if let top5 = best.valTop5 { rows.append(["Validation top-5 accuracy", percent(top5)]) }
             if let loss = best.valLoss { rows.append(["Validation loss", decimal(loss)]) }
             if let validation { rows.append(["Validation macro F1", decimal(validation.macroF1)]) }
@@ -270,6 +281,7 @@ public struct ReportPage: Sendable {
     }
 
     func confusionSection() -> String {
+        if recipe.multiLabel == true { return "<p>A multi-label run has no confusion matrix: see the per-class metrics.</p>\n" }
         guard let validation else { return "<p>No validation metrics (no validation set).</p>\n" }
         var html = validationSource.map {
             "<p class=\"note\">Computed on the validation set with \(escape($0)).</p>\n"
@@ -285,6 +297,16 @@ public struct ReportPage: Sendable {
     }
 
     func perClassSection() -> String {
+        if let multiLabel {
+            let rows = multiLabel.perClass.sorted { ($0.f1, $0.name) < ($1.f1, $1.name) }.map { c in
+                [escape(c.name), c.averagePrecision.map { decimal($0, 3) } ?? "-", decimal(c.threshold, 3),
+                 decimal(c.precision, 3), decimal(c.recall, 3), decimal(c.f1, 3), number(c.support)]
+            }
+            return "<p class=\"note\">Multi-label: each class's threshold maximises its validation F1 and is stored in "
+                + "the model card for <code>graft predict</code>. Worst F1 first.</p>\n"
+                + table(["Class", "Average precision", "Threshold", "Precision", "Recall", "F1", "Positives"], rows,
+                        numericFrom: 1)
+        }
         guard let validation else { return "<p>No validation metrics (no validation set).</p>\n" }
         let rows = validation.perClass.sorted { ($0.f1, $0.name) < ($1.f1, $1.name) }.map { c in
             [escape(c.name), decimal(c.precision, 3), decimal(c.recall, 3), decimal(c.f1, 3), number(c.support)]
@@ -294,6 +316,7 @@ public struct ReportPage: Sendable {
     }
 
     func worstSection() -> String {
+        if recipe.multiLabel == true { return "<p>Not drawn for multi-label runs.</p>\n" }
         if let worstError {
             return "<p class=\"error\">The validation set could not be evaluated again: \(escape(worstError))</p>\n"
         }

@@ -80,7 +80,9 @@ public struct RunReport {
             page.calibration = calibration
             page.reliabilityPNG = png
         }
-        if let validationSet {
+        if trainer.recipe.multiLabel == true {
+            page.multiLabel = trainer.bestMultiLabel
+        } else if let validationSet {
             do {
                 let review = try reviewValidation(validationSet, directory: directory)
                 page.validation = review.metrics
@@ -102,14 +104,17 @@ public struct RunReport {
         try save(Data(page.html().utf8), as: "report.html", in: directory)
     }
 
-    /// epoch,phase,train_loss,train_accuracy,val_loss,val_accuracy,val_top5,learning_rate,seconds,cached,best
+    /// epoch,phase,train_loss,train_accuracy,val_loss,val_accuracy,val_top5,learning_rate,seconds,cached,best,
+    /// and val_map for a multi-label run.
     public func metricsCSV() -> String {
-        var lines = ["epoch,phase,train_loss,train_accuracy,val_loss,val_accuracy,val_top5,learning_rate,seconds,cached,best"]
+        let multiLabel = trainer.recipe.multiLabel == true
+        var lines = ["epoch,phase,train_loss,train_accuracy,val_loss,val_accuracy,val_top5,learning_rate,seconds,cached,best"
+                     + (multiLabel ? ",val_map" : "")]
         func f(_ v: Double?) -> String { v.map { String(format: "%.6g", $0) } ?? "" }
         for r in result.history {
             lines.append([String(r.epoch + 1), r.phase.rawValue, f(r.trainLoss), f(r.trainAccuracy), f(r.valLoss),
                           f(r.valAccuracy), f(r.valTop5), f(r.learningRate), f(r.seconds), String(r.cached),
-                          String(r.isBest)].joined(separator: ","))
+                          String(r.isBest)].joined(separator: ",") + (multiLabel ? "," + f(r.valMAP) : ""))
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -14,11 +14,12 @@ extension Recipe.BestMetric {
         switch self {
         case .valAccuracy: record.valAccuracy ?? record.trainAccuracy
         case .valLoss: record.valLoss ?? record.trainLoss
+        case .valMAP: record.valMAP ?? record.valAccuracy ?? record.trainAccuracy
         }
     }
 
-    /// Accuracy: higher is better; loss: lower.
-    public var higherIsBetter: Bool { self == .valAccuracy }
+    /// Accuracy and mAP: higher is better; loss: lower.
+    public var higherIsBetter: Bool { self != .valLoss }
 
     /// Whether `value` improves on `best` (strictly).
     public func improves(_ value: Double, on best: Double) -> Bool {
@@ -42,6 +43,7 @@ public final class KeepBestModel: TrainingCallback {
         trainer.history[index].isBest = true
         trainer.bestValidation = trainer.lastValidation
         trainer.bestValidationLogits = trainer.lastValidationLogits
+        trainer.bestMultiLabel = trainer.lastMultiLabel
         if let url = trainer.modelURL { try trainer.saveModel(to: url, metrics: trainer.metricsDictionary(record)) }
     }
 }

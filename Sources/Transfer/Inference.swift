@@ -28,25 +28,27 @@ public enum TestTimeAugmentation: String, Codable, Sendable, CaseIterable {
 
     /// Mean softmax over the views of a batch from ``transform(_:)``, and the mean logits
     /// (for the loss); the logits are divided by `temperature` (a model card's calibration) first.
-    public func probabilities(_ model: ImageClassifier, _ images: Tensor, temperature: Double = 1)
-        -> (probabilities: Tensor, logits: Tensor)
+    /// `multiLabel`: a sigmoid per class instead of the softmax.
+    public func probabilities(_ model: ImageClassifier, _ images: Tensor, temperature: Double = 1,
+                              multiLabel: Bool = false) -> (probabilities: Tensor, logits: Tensor)
     {
         func forward(_ x: Tensor) -> Tensor { temperature == 1 ? model(x) : model(x) / temperature }
+        func normalise(_ logits: Tensor, dim: Int) -> Tensor { multiLabel ? logits.sigmoid() : logits.softmax(dim: dim) }
         switch self {
         case .none:
             let logits = forward(images)
-            return (logits.softmax(dim: 1), logits)
+            return (normalise(logits, dim: 1), logits)
         case .flip:
             let both = forward(Tensor.cat([images, images.flip([-1])]))
             let n = images.size(0)
             let (a, b) = (both.slice(dim: 0, start: 0, end: n), both.slice(dim: 0, start: n, end: nil))
-            return ((a.softmax(dim: 1) + b.softmax(dim: 1)) / 2, (a + b) / 2)
+            return ((normalise(a, dim: 1) + normalise(b, dim: 1)) / 2, (a + b) / 2)
         case .fiveCrop:
             let (n, views) = (images.size(0), images.size(1))
             let flat = images.reshape([n * views, images.size(2), images.size(3), images.size(4)])
                 .contiguous(.channelsLast)
             let logits = forward(flat).view([n, views, -1])
-            return (logits.softmax(dim: 2).mean(dim: 1), logits.mean(dim: 1))
+            return (normalise(logits, dim: 2).mean(dim: 1), logits.mean(dim: 1))
         }
     }
 }
@@ -93,12 +95,58 @@ public func evaluate(_ model: ImageClassifier, on dataset: any Dataset, classes:
     return (metrics, predictions)
 }
 
+/// A multi-label model's metrics on a dataset with several labels per image (its CSV list):
+/// the per-class sigmoid probabilities (averaged over TTA views) against the labels, at the
+/// model card's thresholds (0.5 where it has none).
+public func evaluateMultiLabel(_ model: ImageClassifier, on dataset: any Dataset, classes: [String],
+                               preprocessing: Preprocessing, thresholds: [Double]?, batchSize: Int = 64,
+                               workers: Int = ProcessInfo.processInfo.activeProcessorCount, device: Device = .cpu,
+                               badFiles: BadFilePolicy = .fail, tta: TestTimeAugmentation = .none,
+                               onBatch: ((Int, Int) -> Void)? = nil, onSkipped: (([SampleError]) -> Void)? = nil) throws
+    -> MultiLabelMetrics
+{
+    let loader = DataLoader(dataset, transform: tta.transform(preprocessing), batchSize: batchSize,
+                            workers: workers, badFiles: badFiles, memoryFormat: tta.memoryFormat)
+    defer { onSkipped?(loader.skipped) }
+    model.eval()
+    model.to(device)
+    model.to(memoryFormat: .channelsLast)
+    try MemoryEstimate.check(model, pass: .inference, name: "evaluation", imageSize: preprocessing.cropSize,
+                             batchSize: batchSize * tta.views, device: device, memoryFormat: .channelsLast)
+    let sets = dataset.labelSets ?? dataset.labels.map { [$0] }
+    var probabilities: [[Double]] = [], targets: [[Bool]] = [], lossSum = 0.0
+    var done = 0
+    try Torch.inferenceMode {
+        var batchIndex = 0
+        try loader.forEachBatch(epoch: 0) { batch in
+            let c = classes.count
+            let y = batch.indices.map { i in (0..<c).map { sets[i].contains($0) } }
+            let (p, loss) = try guarded("evaluation", batch: batchIndex) { () -> ([Double], Double) in
+                let (averaged, logits) = tta.probabilities(model, batch.images.to(device), multiLabel: true)
+                let target = Tensor(y.flatMap { $0.map { $0 ? Float(1) : 0 } }).view([y.count, c]).to(device)
+                let loss = Functional.binaryCrossEntropyWithLogits(logits, target).double * Double(y.count)
+                return (averaged.to(.cpu).to(.float64).toArray(Double.self), loss)
+            }
+            batchIndex += 1
+            for row in y.indices { probabilities.append(Array(p[(row * c)..<(row * c + c)])) }
+            targets += y
+            lossSum += loss
+            done += batch.indices.count
+            onBatch?(done, dataset.count)
+        }
+    }
+    return MultiLabelMetrics(classes: classes, probabilities: probabilities, targets: targets, thresholds: thresholds,
+                             loss: probabilities.isEmpty ? nil : lossSum / Double(probabilities.count))
+}
+
 /// One image's top classes, or why it could not be read.
 public struct Prediction: Sendable {
     public var path: String
     /// (class index, probability), most probable first; empty when `error` is set.
     public var top: [(index: Int, probability: Double)]
     public var error: String?
+    /// A multi-label model's answer: the classes at or above their thresholds, most probable first.
+    public var labels: [Int]? = nil
 }
 
 /// Classifies image files with a loaded model: its preprocessing, batches on the loader's
@@ -109,6 +157,8 @@ public func predict(_ loaded: LoadedModel, files: [String], top: Int = 5, batchS
                     device: Device = .cpu, tta: TestTimeAugmentation = .none,
                     temperature: Double? = nil) throws -> [Prediction] {
     let temperature = temperature ?? loaded.card?.temperature ?? 1
+    let multiLabel = loaded.card?.multiLabel == true
+    let thresholds = loaded.card?.thresholds
     let net = loaded.model
     net.eval()
     net.to(device)
@@ -123,14 +173,22 @@ public func predict(_ loaded: LoadedModel, files: [String], top: Int = 5, batchS
     try Torch.inferenceMode {
         var batchIndex = 0
         try loader.forEachBatch(epoch: 0) { batch in
-            let (p, index) = try guarded("prediction", batch: batchIndex) {
-                let best = tta.probabilities(net, batch.images.to(device), temperature: temperature)
-                    .probabilities.topk(k, dim: 1)
-                return (best.values.toArray(Double.self), best.indices.toArray(Int.self))
+            let (p, index, all) = try guarded("prediction", batch: batchIndex) {
+                let probabilities = tta.probabilities(net, batch.images.to(device), temperature: temperature,
+                                                      multiLabel: multiLabel).probabilities
+                let best = probabilities.topk(k, dim: 1)
+                return (best.values.toArray(Double.self), best.indices.toArray(Int.self),
+                        multiLabel ? probabilities.to(.cpu).to(.float64).toArray(Double.self) : [])
             }
             batchIndex += 1
+            let c = loaded.classes.count
             for (row, sample) in batch.indices.enumerated() {
                 results[sample].top = (0..<k).map { (index[row * k + $0], p[row * k + $0]) }
+                if multiLabel {
+                    let scores = all[(row * c)..<(row * c + c)].map { $0 }
+                    results[sample].labels = (0..<c).filter { scores[$0] >= (thresholds?[safe: $0] ?? 0.5) }
+                        .sorted { scores[$0] > scores[$1] }
+                }
             }
         }
     }
@@ -166,4 +224,9 @@ public func pooledFeatures(of model: ImageClassifier, batches: any BatchProvider
         }
     }
     return (cache, rows)
+}
+
+extension Array {
+    /// The element at `index`, or nil outside the array.
+    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
 }

@@ -154,7 +154,7 @@ extension Trainer {
             var epoch = 0
             sweepLoop: while true {
                 var ranAny = false
-                let stop = try eachTrainingBatch(train, epoch: epoch, cache: cache) { images, labels, isFeatures in
+                let stop = try eachTrainingBatch(train, epoch: epoch, cache: cache) { images, labels, ids, isFeatures in
                     ranAny = true
                     let lr = sweep.learningRate(at: finding.losses.count)
                     optimizer.learningRates = baseRates.map { lr * $0 / headRate }
@@ -162,11 +162,14 @@ extension Trainer {
                                             modelKept: false) { () -> Double in
                         optimizer.zeroGrad()
                         let (logits, auxiliary) = isFeatures ? (model.head(images), []) : model.trainingLogits(images)
-                        var loss = Functional.crossEntropy(logits, labels, weight: weights,
-                                                           labelSmoothing: recipe.labelSmoothing)
+                        let targets = multiLabel ? multiHot(ids, of: train) : nil
+                        func criterion(_ logits: Tensor) -> Tensor {
+                            if let targets { return Functional.binaryCrossEntropyWithLogits(logits, targets) }
+                            return Functional.crossEntropy(logits, labels, weight: weights, labelSmoothing: recipe.labelSmoothing)
+                        }
+                        var loss = criterion(logits)
                         for aux in auxiliary {
-                            loss = loss + Functional.crossEntropy(aux.logits, labels, weight: weights,
-                                                                  labelSmoothing: recipe.labelSmoothing) * aux.lossWeight
+                            loss = loss + criterion(aux.logits) * aux.lossWeight
                         }
                         let value = loss.double
                         if value.isFinite {
@@ -196,7 +199,9 @@ extension Trainer {
     /// Runs `body` on each training batch of `epoch` (cached features when `cache` is given,
     /// else images), on the device; `body` returns true to stop. Returns whether it stopped.
     func eachTrainingBatch(_ train: any BatchProvider, epoch: Int, cache: Tensor?,
-                           _ body: (_ inputs: Tensor, _ labels: Tensor, _ isFeatures: Bool) throws -> Bool) throws -> Bool {
+                           _ body: (_ inputs: Tensor, _ labels: Tensor, _ ids: [Int], _ isFeatures: Bool) throws -> Bool)
+        throws -> Bool
+    {
         if let cache {
             // Samples the cache pass could not read leave their batch, as the loader leaves
             // them out of theirs on the uncached path: the same batches.
@@ -206,7 +211,7 @@ extension Trainer {
                 let ids = order[start..<min(start + train.batchSize, order.count)].filter { cachedTrainRows.contains($0) }
                 if ids.isEmpty { continue }
                 let features = cache.indexSelect(dim: 0, index: Tensor(ids.map(Int64.init))).to(device)
-                if try body(features, Tensor(ids.map { Int64(labels[$0]) }).to(device), true) { return true }
+                if try body(features, Tensor(ids.map { Int64(labels[$0]) }).to(device), Array(ids), true) { return true }
             }
             return false
         }
@@ -214,7 +219,7 @@ extension Trainer {
         struct Stop: Error {}
         do {
             try train.forEachBatch(epoch: epoch) { batch in
-                if try body(batch.images.to(device), batch.labels.to(device), false) {
+                if try body(batch.images.to(device), batch.labels.to(device), batch.indices, false) {
                     stopped = true
                     throw Stop()
                 }

@@ -24,6 +24,10 @@ public struct ModelCard: Codable, Sendable, Equatable {
     /// a fine-tuned model carries its starting weights' terms.
     public var sourceLicense: String?
     public var recipe: Recipe?
+    /// A multi-label model (sigmoid per class), and its per-class decision thresholds, chosen
+    /// on the validation set (nil: 0.5 each).
+    public var multiLabel: Bool?
+    public var thresholds: [Double]?
     /// Temperature scaling fitted on the validation set: `predict` and `eval` divide the logits
     /// by it before the softmax (nil: 1).
     public var temperature: Double?

@@ -27,13 +27,15 @@ public struct Recipe: Codable, Sendable, Equatable {
     public enum HeadFit: String, Codable, Sendable, CaseIterable {
         /// The optimizer's epochs over mini-batches (the PyTorch tutorial's loop).
         case epochs
-        /// Multinomial logistic regression on the classifier's inputs, fitted to convergence
-        /// by L-BFGS with its L2 chosen by stratified 5-fold cross-validation on the training
-        /// features: a tuned linear probe, in one step of the head phase.
+        /// Multinomial logistic regression on the classifier's inputs (a logistic regression
+        /// per class for multi-label runs), fitted to convergence by L-BFGS with its L2 chosen
+        /// by stratified 5-fold cross-validation on the training features (by held-out mAP for
+        /// multi-label): a tuned linear probe, in one step of the head phase.
         case converged
     }
     public enum BestMetric: String, Codable, Sendable, CaseIterable {
-        case valAccuracy = "val_accuracy", valLoss = "val_loss"
+        /// `val_map`: the validation mean average precision (multi-label runs).
+        case valAccuracy = "val_accuracy", valLoss = "val_loss", valMAP = "val_map"
     }
 
     public var model: String
@@ -110,6 +112,10 @@ public struct Recipe: Codable, Sendable, Equatable {
     /// Gradient accumulation: one optimizer step per this many batches, whose gradients are
     /// summed and divided by their samples, as one batch of them all (nil: every batch).
     public var accumulate: Int?
+    /// Multi-label classification: each image has any number of the classes (a CSV's label
+    /// field with several names); the loss is BCE-with-logits on multi-hot targets, validation
+    /// reports mAP and F1, and per-class thresholds are chosen on the validation set at the end.
+    public var multiLabel: Bool?
     /// Fit temperature scaling on the validation set when the run ends (the best model's
     /// validation logits); the temperature goes into the model card for `predict` and `eval`,
     /// the ECE before and after into its metrics and the report.
@@ -136,6 +142,18 @@ public struct Recipe: Codable, Sendable, Equatable {
             return "the converged head fit minimises the plain cross-entropy: no label smoothing or class weights"
         }
         if epochs != 1 { return "the converged head fit is one step of the head phase: epochs must be 1" }
+        return nil
+    }
+
+    /// Why this recipe's settings don't go with multi-label training (nil when they do, or
+    /// the run is single-label).
+    public var multiLabelProblem: String? {
+        guard multiLabel == true else { return nil }
+        if mixesBatches { return "MixUp and CutMix mix single labels" }
+        if sampler == .balanced { return "the balanced sampler draws by a single class per image" }
+        if classWeights != .none { return "class weights are for the single-label cross-entropy" }
+        if labelSmoothing != 0 { return "label smoothing is for the single-label cross-entropy" }
+        if calibrate == true { return "temperature scaling calibrates a softmax; a multi-label model has per-class thresholds instead" }
         return nil
     }
 

@@ -18,10 +18,17 @@ public protocol BatchProvider {
     func forEachBatch(epoch: Int, _ body: (Batch) throws -> Void) throws
     /// Every sample's label, without decoding.
     var sampleLabels: [Int] { get }
+    /// Every sample's classes for a multi-label dataset (``ImageData/Dataset/labelSets``), else nil.
+    var labelSets: [[Int]]? { get }
+}
+
+extension BatchProvider {
+    public var labelSets: [[Int]]? { nil }
 }
 
 extension DataLoader: BatchProvider {
     public var sampleLabels: [Int] { dataset.labels }
+    public var labelSets: [[Int]]? { dataset.labelSets }
 }
 
 /// Batches from tensors in memory, ordered like ``DataLoader``: in dataset order, or
@@ -35,10 +42,13 @@ public struct TensorBatches: BatchProvider {
     public var seed: UInt64
     public var dropLast: Bool { false }
     public var sampleLabels: [Int] { labels }
+    public var labelSets: [[Int]]?
 
-    public init(images: Tensor, labels: [Int], batchSize: Int, shuffle: Bool = false, seed: UInt64 = 0) {
+    public init(images: Tensor, labels: [Int], batchSize: Int, shuffle: Bool = false, seed: UInt64 = 0,
+                labelSets: [[Int]]? = nil) {
         precondition(images.size(0) == labels.count, "TensorBatches: \(images.size(0)) images, \(labels.count) labels")
         (self.images, self.labels, self.batchSize, self.shuffle, self.seed) = (images, labels, batchSize, shuffle, seed)
+        self.labelSets = labelSets
     }
 
     public func indices(epoch: Int) -> [Int] {
@@ -76,6 +86,9 @@ public struct EpochRecord: Codable, Sendable, Equatable {
     public var valLoss: Double?
     public var valAccuracy: Double?
     public var valTop5: Double?
+    /// Validation mean average precision (multi-label runs; their `valAccuracy` is the share
+    /// of per-class decisions right at 0.5, fastai's `accuracy_multi`).
+    public var valMAP: Double? = nil
     public var learningRate: Double
     public var seconds: Double
     public var cached: Bool
@@ -237,6 +250,11 @@ public final class Trainer {
         if recipe.channelsLast && device == .cpu { model.to(memoryFormat: .channelsLast) }
         let weights = try classWeights()
         try checkLayerDecay()
+        if let problem = recipe.multiLabelProblem { throw TrainingError.unsupported("multi-label: \(problem)") }
+        if multiLabel && train.labelSets == nil {
+            throw TrainingError.unsupported("multi-label training needs a multi-label list (a CSV whose label field holds "
+                                            + "several classes)")
+        }
         stopRequested = false
         ema = nil
         if let decay = recipe.ema {
@@ -309,6 +327,18 @@ public final class Trainer {
         if recipe.calibrate == true, let logits = bestValidationLogits, !logits.labels.isEmpty {
             calibration = Calibration.fit(logits: logits.logits, labels: logits.labels)
         }
+        multiLabelThresholds = nil
+        if multiLabel, let logits = bestValidationLogits, let validation, !logits.rows.isEmpty {
+            let targets = multiHot(logits.rows, of: validation).to(.cpu)
+            let c = classes.count
+            let p = logits.logits.sigmoid().toArray(Double.self), t = targets.toArray(Double.self)
+            let probabilities = logits.rows.indices.map { Array(p[($0 * c)..<($0 * c + c)]) }
+            let truth = logits.rows.indices.map { i in (0..<c).map { t[i * c + $0] > 0.5 } }
+            let thresholds = MultiLabelMetrics.bestThresholds(probabilities: probabilities, targets: truth, classes: c)
+            multiLabelThresholds = thresholds
+            bestMultiLabel = MultiLabelMetrics(classes: classes, probabilities: probabilities, targets: truth,
+                                               thresholds: thresholds, loss: bestMultiLabel?.loss)
+        }
         try finalizeModelFile(best: best)
         return TrainingResult(modelPath: modelURL, bestEpoch: best?.epoch, bestValAccuracy: best?.valAccuracy,
                               bestValLoss: best?.valLoss, epochsRun: history.count,
@@ -354,7 +384,7 @@ public final class Trainer {
         let started = Date()
         model.train()
         let learningRate = optimizer.parameterGroups.last?.learningRate ?? recipe.learningRate
-        var lossSum = 0.0, correct = 0, seen = 0
+        var lossSum = 0.0, correct = 0.0, seen = 0
         let train = phase == .fineTune ? (fineTuneTrain ?? self.train) : self.train
         let order = train.indices(epoch: epoch)
         let batches = (order.count + train.batchSize - 1) / train.batchSize
@@ -387,6 +417,7 @@ public final class Trainer {
                   forward: () -> (Tensor, [(logits: Tensor, lossWeight: Double)])) throws {
             let kept = bestRecord() != nil
             func criterion(_ logits: Tensor) -> Tensor {
+                if multiLabel, let soft { return Functional.binaryCrossEntropyWithLogits(logits, soft) }
                 guard let soft else {
                     return Functional.crossEntropy(logits, labels, weight: weights, labelSmoothing: recipe.labelSmoothing)
                 }
@@ -400,7 +431,12 @@ public final class Trainer {
                 let (logits, auxiliary) = forward()
                 var loss = criterion(logits)
                 for aux in auxiliary { loss = loss + criterion(aux.logits) * aux.lossWeight }
-                return (loss, loss.double, Torch.noGrad { logits.argmax(dim: 1).eq(labels).sum().int })
+                let right = Torch.noGrad { () -> Double in
+                    guard multiLabel, let soft else { return Double(logits.argmax(dim: 1).eq(labels).sum().int) }
+                    // Per sample, the share of its classes decided right at 0.5 (fastai's accuracy_multi).
+                    return logits.gt(0).eq(soft.gt(0.5)).to(.float64).mean(dim: 1).sum().double
+                }
+                return (loss, loss.double, right)
             }
             guard value.isFinite else {
                 throw TrainingError.nonFiniteLoss(epoch: epoch, batch: batchIndex, value: value, modelKept: kept)
@@ -421,12 +457,12 @@ public final class Trainer {
             batchIndex += 1
             let rate = Double(seen) / max(Date().timeIntervalSince(started), 1e-9)
             try onEvent?(.batchFinished(epoch: epoch, batch: batchIndex, of: batches, loss: value,
-                                        accuracy: Double(correct) / Double(seen), imagesPerSecond: rate))
+                                        accuracy: correct / Double(seen), imagesPerSecond: rate))
             if cancellation.isSet { throw CancellationError() }
         }
         if let cache {
-            _ = try eachTrainingBatch(train, epoch: epoch, cache: cache) { features, labels, _ in
-                try step(labels: labels) { (model.head(features), []) }
+            _ = try eachTrainingBatch(train, epoch: epoch, cache: cache) { features, labels, ids, _ in
+                try step(labels: labels, soft: multiLabel ? multiHot(ids, of: train) : nil) { (model.head(features), []) }
                 return false
             }
         } else {
@@ -434,7 +470,9 @@ public final class Trainer {
                 .compactMap { $0 }
             try train.forEachBatch(epoch: epoch) { batch in
                 guard !mixes.isEmpty else {
-                    try step(labels: batch.labels.to(device)) { model.trainingLogits(batch.images.to(device)) }
+                    try step(labels: batch.labels.to(device), soft: multiLabel ? multiHot(batch.indices, of: train) : nil) {
+                        model.trainingLogits(batch.images.to(device))
+                    }
                     return
                 }
                 // As v2.RandomChoice([MixUp, CutMix]) when both: one drawn per batch.
@@ -451,7 +489,7 @@ public final class Trainer {
         if groupOpen { try closeGroup(batch: batchIndex, kept: bestRecord() != nil) }
         guard seen > 0 else { throw TrainingError.emptyData("the training set (after dropping bad files)") }
         let record = EpochRecord(epoch: epoch, phase: phase, trainLoss: lossSum / Double(seen),
-                                 trainAccuracy: Double(correct) / Double(seen), learningRate: learningRate,
+                                 trainAccuracy: correct / Double(seen), learningRate: learningRate,
                                  seconds: 0, cached: cache != nil)
         return try finish(record, started: started, scheduler: scheduler)
     }
@@ -474,6 +512,15 @@ public final class Trainer {
             record.valAccuracy = metrics.accuracy
             record.valTop5 = classes.count > 5 ? metrics.top5Accuracy : nil  // always 1 with ≤ 5 classes
             lastValidation = metrics
+            if multiLabel, let logits = lastValidationLogits, let validation {
+                let m = MultiLabelMetrics(classes: classes, logits: logits.logits,
+                                          targets: multiHot(logits.rows, of: validation).to(.cpu))
+                record.valLoss = m.loss
+                record.valAccuracy = m.elementAccuracy
+                record.valMAP = m.meanAveragePrecision
+                record.valTop5 = nil
+                lastMultiLabel = m
+            }
         }
         if let scheduler, scheduler.granularity == .epoch { scheduler.advance(metric: recipe.bestMetric.value(of: record)) }
         record.seconds = Date().timeIntervalSince(started)
@@ -497,7 +544,19 @@ public final class Trainer {
         let labels = rows.map { train.sampleLabels[$0] }
         let features = cache.indexSelect(dim: 0, index: Tensor(rows.map(Int64.init)))
         let inputs = try classifierInputs(features, linear: linear, epoch: epoch)
+        // Multi-label: multi-hot targets, an independent logistic regression per class.
+        let targets = multiLabel ? multiHot(rows, of: train).to(.cpu).to(.float64) : nil
         let (l2, fitted) = try guarded("the head fit", epoch: epoch, batch: 0, modelKept: false) { () throws -> (Double, LinearProbe.Model) in
+            if let targets {
+                let c = classes.count, t = targets.toArray(Double.self)
+                let truth = rows.indices.map { i in (0..<c).map { t[i * c + $0] > 0.5 } }
+                let l2 = rows.count >= 10
+                    ? try Torch.withThreadLocalThreads(1) {
+                        try LinearProbe.crossValidatedMultiLabel(features: inputs, targets: truth, seed: recipe.seed).l2
+                    }
+                    : 1e-2
+                return (l2, LinearProbe.fitMultiLabel(features: inputs, targets: targets, l2: l2))
+            }
             let l2 = rows.count >= 10
                 ? try Torch.withThreadLocalThreads(1) { try LinearProbe.crossValidated(features: inputs, labels: labels, seed: recipe.seed).l2 }
                 : 1e-2
@@ -513,10 +572,15 @@ public final class Trainer {
         ema?.update(model)
         let logits = fitted.logits(inputs)
         let target = Tensor(labels.map(Int64.init))
-        let loss = Functional.crossEntropy(logits, target).double
-        let correct = logits.argmax(dim: 1).eq(target).sum().int
-        var record = EpochRecord(epoch: epoch, phase: .head, trainLoss: loss,
-                                 trainAccuracy: Double(correct) / Double(rows.count), learningRate: 0,
+        let loss: Double, accuracy: Double
+        if let targets {
+            loss = Functional.binaryCrossEntropyWithLogits(logits, targets).double
+            accuracy = logits.gt(0).eq(targets.gt(0.5)).to(.float64).mean().double
+        } else {
+            loss = Functional.crossEntropy(logits, target).double
+            accuracy = Double(logits.argmax(dim: 1).eq(target).sum().int) / Double(rows.count)
+        }
+        var record = EpochRecord(epoch: epoch, phase: .head, trainLoss: loss, trainAccuracy: accuracy, learningRate: 0,
                                  seconds: 0, cached: true)
         record.l2 = l2
         return try finish(record, started: started, scheduler: nil)
@@ -559,8 +623,28 @@ public final class Trainer {
     public internal(set) var bestValidation: ClassificationMetrics?
     /// The validation logits (float64, on the CPU) and labels of the latest and of the best
     /// epoch, for calibration.
-    public internal(set) var lastValidationLogits: (logits: Tensor, labels: [Int])?
-    public internal(set) var bestValidationLogits: (logits: Tensor, labels: [Int])?
+    public internal(set) var lastValidationLogits: (logits: Tensor, labels: [Int], rows: [Int])?
+    public internal(set) var bestValidationLogits: (logits: Tensor, labels: [Int], rows: [Int])?
+    /// Multi-label validation metrics of the latest and the best epoch (at 0.5); once the run
+    /// ends, the best one's at the per-class thresholds chosen on it (``multiLabelThresholds``).
+    public internal(set) var lastMultiLabel: MultiLabelMetrics?
+    public internal(set) var bestMultiLabel: MultiLabelMetrics?
+    /// The per-class thresholds that maximise each class's validation F1, chosen when the run ends.
+    public internal(set) var multiLabelThresholds: [Double]?
+
+    /// Whether the run is multi-label (``Recipe/multiLabel``): BCE-with-logits on multi-hot targets.
+    var multiLabel: Bool { recipe.multiLabel == true }
+
+    /// Multi-hot targets (float32, on the device) of samples `ids` of `provider`.
+    func multiHot(_ ids: [Int], of provider: any BatchProvider) -> Tensor {
+        let sets = provider.labelSets ?? []
+        let c = classes.count
+        var values = [Float](repeating: 0, count: ids.count * c)
+        for (row, id) in ids.enumerated() where sets.indices.contains(id) {
+            for label in sets[id] where label >= 0 && label < c { values[row * c + label] = 1 }
+        }
+        return Tensor(values).view([ids.count, c]).to(device)
+    }
     /// Temperature scaling of the best model on the validation set (``Recipe/calibrate``),
     /// fitted when the run ends; its temperature goes into the model card.
     public internal(set) var calibration: Calibration?
@@ -573,9 +657,9 @@ public final class Trainer {
         let wasTraining = model.isTraining
         model.eval()
         defer { model.train(wasTraining) }
-        var logitBatches: [Tensor] = [], labelRows: [Int] = []
+        var logitBatches: [Tensor] = [], labelRows: [Int] = [], sampleRows: [Int] = []
         defer {
-            lastValidationLogits = logitBatches.isEmpty ? nil : (Tensor.cat(logitBatches), labelRows)
+            lastValidationLogits = logitBatches.isEmpty ? nil : (Tensor.cat(logitBatches), labelRows, sampleRows)
         }
         try Torch.inferenceMode {
             if let cached = validationFeatures {
@@ -591,6 +675,7 @@ public final class Trainer {
                                        lossSum: Functional.crossEntropy(logits, y, reduction: .sum).double)
                         logitBatches.append(logits.to(.cpu).to(.float64))
                         labelRows += rows.map { labels[$0] }
+                        sampleRows += rows
                     }
                 }
                 return
@@ -604,6 +689,7 @@ public final class Trainer {
                     metrics.update(logits: logits, labels: y, lossSum: loss)
                     logitBatches.append(logits.to(.cpu).to(.float64))
                     labelRows += batch.labels.toArray(Int.self)
+                    sampleRows += batch.indices
                 }
                 batchIndex += 1
             }
@@ -764,6 +850,7 @@ public final class Trainer {
         if let v = record.valAccuracy { m["val_accuracy"] = v }
         if let v = record.valLoss { m["val_loss"] = v }
         if let v = record.valTop5 { m["val_top5"] = v }
+        if let v = record.valMAP { m["val_map"] = v }
         return m
     }
 
@@ -771,6 +858,7 @@ public final class Trainer {
     func finalCard(metrics: [String: Double]) -> ModelCard {
         var card = self.card
         card.recipe = recipe
+        card.multiLabel = multiLabel ? true : nil
         card.headHidden = recipe.headHidden
         card.headDropout = recipe.headDropout
         card.metrics = metrics
@@ -793,6 +881,12 @@ public final class Trainer {
         var card = finalCard(metrics: metricsDictionary(best))
         card.metrics["best_epoch"] = Double(best.epoch + 1)  // 1-based, as the CLI, metrics.csv and the report
         card.metrics["epochs"] = Double(history.count)
+        if let thresholds = multiLabelThresholds, let m = bestMultiLabel {
+            card.thresholds = thresholds
+            card.metrics["val_map"] = m.meanAveragePrecision
+            card.metrics["val_f1_micro"] = m.microF1
+            card.metrics["val_f1_macro"] = m.macroF1
+        }
         if let calibration {
             card.temperature = calibration.temperature
             card.metrics["temperature"] = calibration.temperature

@@ -100,45 +100,147 @@ public enum LinearProbe {
                      parameters: Tensor.cat([w.reshape([-1]), b]))
     }
 
+    /// The multi-label probe: an independent logistic regression per class (a sigmoid each),
+    /// fitted jointly to mean Σ-over-classes binary cross-entropy + `l2`/2 ‖W‖² by the same
+    /// L-BFGS. `targets`: N × C of 0 and 1.
+    public static func fitMultiLabel(features: Tensor, targets: Tensor, l2: Double, tolerance: Double = 1e-6,
+                                     maxIterations: Int = 500) -> Model {
+        let prepared = Prepared(features: features)
+        let (a, b, iterations) = Torch.inferenceMode {
+            fitInferenceMode(prepared, target: targets.to(.float64), objective: .sigmoid, l2: l2, tolerance: tolerance,
+                             maxIterations: maxIterations, start: nil)
+        }
+        let w = prepared.basis.map { $0.matmul(a) } ?? a
+        return Model(weight: w, bias: b, mean: prepared.mean, scale: prepared.scale, iterations: iterations,
+                     parameters: Tensor.cat([w.reshape([-1]), b]))
+    }
+
+    /// The multi-label probe's L2 by `folds`-fold cross-validation (folds stratified by each
+    /// sample's first class): the L2 whose pooled held-out predictions have the best mean
+    /// average precision over the classes (ties: the stronger L2).
+    public static func crossValidatedMultiLabel(features: Tensor, targets: [[Bool]], grid: [Double] = defaultGrid,
+                                                folds: Int = 5, seed: UInt64 = 0, tolerance: Double = 1e-5) throws
+        -> (l2: Double, meanAveragePrecision: Double)
+    {
+        let f = features.to(.float64)
+        let n = targets.count, c = targets.first?.count ?? 0
+        guard f.rank == 2, f.size(0) == n, n >= folds, folds >= 2, c > 0, !grid.isEmpty else {
+            throw TransferabilityError("the multi-label probe needs an N × D feature matrix with targets per row and N ≥ \(folds)")
+        }
+        let first = targets.map { row in row.firstIndex(of: true) ?? c }
+        let assignment = NearestNeighbours.stratifiedFolds(labels: first, folds: folds, seed: seed)
+        let path = grid.sorted(by: >)
+        let y = Tensor(targets.flatMap { $0.map { $0 ? 1.0 : 0.0 } }).view([n, c])
+        // scores[k][i]: sample i's held-out probabilities at L2 path[k].
+        let outcomes = Locked([[[Double]]?](repeating: nil, count: folds * path.count))
+        DispatchQueue.concurrentPerform(iterations: folds) { fold in Torch.withThreadLocalThreads(1) {
+            let test = (0..<n).filter { assignment[$0] == fold }
+            let train = (0..<n).filter { assignment[$0] != fold }
+            guard !test.isEmpty, !train.isEmpty else { return }
+            let prepared = Prepared(features: f.indexSelect(dim: 0, index: Tensor(train.map(Int64.init))))
+            let testFeatures = prepared.transform(f.indexSelect(dim: 0, index: Tensor(test.map(Int64.init))))
+            let trainTargets = y.indexSelect(dim: 0, index: Tensor(train.map(Int64.init)))
+            var start: Tensor?
+            for (k, l2) in path.enumerated() {
+                let (w, b, _) = Torch.inferenceMode {
+                    fitInferenceMode(prepared, target: trainTargets, objective: .sigmoid, l2: l2, tolerance: tolerance,
+                                     maxIterations: 500, start: start)
+                }
+                start = Tensor.cat([w.reshape([-1]), b])
+                let p = (testFeatures.matmul(w) + b).sigmoid().toArray(Double.self)
+                outcomes.update { $0[fold * path.count + k] = test.indices.map { Array(p[($0 * c)..<($0 * c + c)]) } }
+            }
+        } }
+        let results = outcomes.value
+        var best: (l2: Double, map: Double)?
+        for (k, l2) in path.enumerated() {
+            var scores = [[Double]](repeating: [Double](repeating: 0, count: c), count: n)
+            for fold in 0..<folds {
+                guard let rows = results[fold * path.count + k] else { continue }
+                for (i, row) in zip((0..<n).filter { assignment[$0] == fold }, rows) { scores[i] = row }
+            }
+            var aps: [Double] = []
+            for j in 0..<c {
+                let column = scores.map { $0[j] }, truth = targets.map { $0[j] }
+                let positives = truth.filter { $0 }.count
+                guard positives > 0 else { continue }
+                let order = column.indices.sorted { column[$0] > column[$1] }
+                var tp = 0, fp = 0, recall0 = 0.0, ap = 0.0, i = 0
+                while i < order.count {
+                    let s = column[order[i]]
+                    while i < order.count && column[order[i]] == s {
+                        if truth[order[i]] { tp += 1 } else { fp += 1 }
+                        i += 1
+                    }
+                    let recall = Double(tp) / Double(positives)
+                    ap += (recall - recall0) * Double(tp) / Double(tp + fp)
+                    recall0 = recall
+                }
+                aps.append(ap)
+            }
+            let map = aps.isEmpty ? 0 : aps.reduce(0, +) / Double(aps.count)
+            if best == nil || map > best!.map + 1e-12 { best = (l2, map) }
+        }
+        return (best!.l2, best!.map)
+    }
+
+    /// What the probe's outputs are: a softmax over the classes (one class per sample) or a
+    /// sigmoid per class (any number).
+    enum Objective { case softmax, sigmoid }
+
     /// The fit on prepared features: W (r × C, in the basis) and b.
     static func fit(_ prepared: Prepared, labels: [Int], classes: Int, l2: Double, tolerance: Double,
                     maxIterations: Int, start: Tensor?) -> (weight: Tensor, bias: Tensor, iterations: Int) {
         // No autograd: the gradient is written out, and inference mode skips the
         // dispatcher's autograd work on each of the thousands of small ops.
         Torch.inferenceMode {
-            fitInferenceMode(prepared, labels: labels, classes: classes, l2: l2, tolerance: tolerance,
-                             maxIterations: maxIterations, start: start)
+            let n = prepared.x.size(0)
+            let target = Tensor.zeros([n, classes], dtype: .float64)
+                .scatterAdd(dim: 1, index: Tensor(labels.map(Int64.init)).view([n, 1]),
+                            source: Tensor.ones([n, 1], dtype: .float64))
+            return fitInferenceMode(prepared, target: target, objective: .softmax, l2: l2, tolerance: tolerance,
+                                    maxIterations: maxIterations, start: start)
         }
     }
 
-    private static func fitInferenceMode(_ prepared: Prepared, labels: [Int], classes: Int, l2: Double,
+    /// `target`: N × C, one-hot rows for the softmax objective, multi-hot for the sigmoid one.
+    private static func fitInferenceMode(_ prepared: Prepared, target: Tensor, objective: Objective, l2: Double,
                                          tolerance: Double, maxIterations: Int, start: Tensor?)
         -> (weight: Tensor, bias: Tensor, iterations: Int) {
         let x = prepared.x
         let xT = x.transposed(0, 1).contiguous()
         let (n, d) = (x.size(0), x.size(1))
-        let target = Tensor.zeros([n, classes], dtype: .float64)
-            .scatterAdd(dim: 1, index: Tensor(labels.map(Int64.init)).view([n, 1]), source: Tensor.ones([n, 1], dtype: .float64))
+        let classes = target.size(1)
         let count = d * classes + classes
         func weights(_ v: Tensor) -> Tensor { v.slice(dim: 0, start: 0, end: d * classes).view([d, classes]) }
         func bias(_ v: Tensor) -> Tensor { v.slice(dim: 0, start: d * classes, end: nil) }
         func dot(_ a: Tensor, _ b: Tensor) -> Double { (a * b).sum().double }
         // The logits are linear in the parameters, so a line search moves them along x·direction
         // without another product with x: one product forward and one back per iteration.
+        /// The loss and the model's probabilities (softmax rows, or sigmoids), which the gradient takes.
         func loss(logits z: Tensor, weightNorm2: Double) -> (Double, Tensor) {
-            let logp = z.logSoftmax(dim: 1)
-            return (-(logp * target).sum().double / Double(n) + l2 / 2 * weightNorm2, logp)
+            switch objective {
+            case .softmax:
+                let logp = z.logSoftmax(dim: 1)
+                return (-(logp * target).sum().double / Double(n) + l2 / 2 * weightNorm2, logp.exp())
+            case .sigmoid:
+                // Σ softplus(z) − y z, with softplus(z) = max(z, 0) + log1p(e^−|z|).
+                let softplus = z.clamp(min: 0) + (-z.abs()).exp().log1p()
+                return ((softplus - target * z).sum().double / Double(n) + l2 / 2 * weightNorm2, z.sigmoid())
+            }
         }
-        func gradient(_ v: Tensor, logp: Tensor) -> Tensor {
-            let residual = (logp.exp() - target) / Double(n)
+        func gradient(_ v: Tensor, logp p: Tensor) -> Tensor {
+            let residual = (p - target) / Double(n)
             return Tensor.cat([(xT.matmul(residual) + weights(v) * l2).reshape([-1]), residual.sum(dim: 0)])
         }
         // The initial inverse Hessian: at W = 0 the mean cross-entropy's Hessian is
-        // Σ xxᵀ/n ⊗ (I/C − 11ᵀ/C²); in the row-space basis Σ xxᵀ/n is diagonal, so its
-        // diagonal (the columns' mean squares / C, plus the L2) is close to the whole.
+        // Σ xxᵀ/n ⊗ (I/C − 11ᵀ/C²) (softmax) or Σ xxᵀ/n ⊗ I/4 (sigmoids); in the row-space
+        // basis Σ xxᵀ/n is diagonal, so its diagonal (the columns' mean squares / C or / 4,
+        // plus the L2) is close to the whole.
+        let curvature = objective == .softmax ? Double(classes) : 4
         let columns = (x * x).mean(dim: 0, keepDim: true).transposed(0, 1)
-        let inverseH0 = Tensor.cat([(1 / (columns / Double(classes) + l2)).expand([d, classes]).reshape([-1]),
-                                    Tensor.full([classes], Double(classes), dtype: .float64)])
+        let inverseH0 = Tensor.cat([(1 / (columns / curvature + l2)).expand([d, classes]).reshape([-1]),
+                                    Tensor.full([classes], curvature, dtype: .float64)])
         var v = start ?? Tensor.zeros([count], dtype: .float64)
         var z = x.matmul(weights(v)) + bias(v)
         var w2 = dot(weights(v), weights(v))

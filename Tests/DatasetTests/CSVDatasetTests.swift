@@ -29,6 +29,27 @@ import Testing
         #expect(data.source(at: 3) == "/abs/c.png")
     }
 
+    /// A multi-label list (fastai's `label_delim`): any number of classes per row, none included.
+    @Test func multiLabelFieldsSplitOnTheDelimiter() throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let url = root.appendingPathComponent("tags.csv")
+        try Data("image,tags\na.png,haze primary\nb.png,\"primary  water\"\nc.png,\nd.png,water haze water\n".utf8).write(to: url)
+        let data = try CSVDataset(csv: url, labelDelimiter: " ")
+        #expect(data.classes == ["haze", "primary", "water"])
+        #expect(data.labelSets! == [[0, 1], [1, 2], [], [2, 0]])
+        #expect(data.labels == [0, 1, 0, 2])  // each row's first class (0 for none)
+        #expect(data.classCounts == [2, 2, 2])
+        // Validation lists: an unknown class is dropped from its row and counted.
+        let val = try CSVDataset(csv: url, classes: ["haze", "water"], skipUnknownLabels: true, labelDelimiter: " ")
+        #expect(val.labelSets! == [[0], [1], [], [1, 0]] && val.unknownLabels.map(\.label) == ["primary"])
+        #expect(throws: DatasetError.self) { try CSVDataset(csv: url, classes: ["haze"], labelDelimiter: " ") }
+        let split = Subset(data, [3, 1])
+        #expect(split.labelSets! == [[2, 0], [1, 2]])
+        // Read as a single-label list, the empty label is refused.
+        #expect(throws: DatasetError.self) { try CSVDataset(csv: url) }
+    }
+
     @Test func headerDetectionAndSorting() throws {
         let (plain, root) = try dataset("x.png,10\ny.png,2\nz.png,9\nw.png,2\n")
         defer { try? FileManager.default.removeItem(at: root) }

@@ -488,6 +488,71 @@ struct CLITests {
         #expect(badLR.status == 64 && badLR.stderr.contains("--lr"))
     }
 
+    /// Multi-label end to end on real weights: images holding any of three coloured patches,
+    /// listed in CSVs with space-separated labels. The converged per-class head and a
+    /// fine-tuning epoch give a high mAP; the card carries per-class thresholds, eval
+    /// reproduces the run's validation mAP from the images, predict names the patches.
+    @Test func multiLabelTrainEvalPredict() throws {
+        let root = try Self.temporary("multilabel")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let colours: [(name: String, rgb: (UInt8, UInt8, UInt8), x: Int, y: Int)] = [
+            ("red", (230, 30, 30), 4, 4), ("green", (30, 200, 30), 44, 44), ("blue", (30, 30, 230), 4, 44)]
+        var state: UInt64 = 7
+        func random() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return state >> 33 }
+        func write(_ split: String, count: Int) throws -> [(file: String, labels: [String])] {
+            var rows: [(String, [String])] = []
+            for i in 0..<count {
+                let present = colours.indices.filter { _ in random() % 2 == 0 }
+                var rgb = [UInt8](repeating: 0, count: 64 * 64 * 3)
+                for p in 0..<(64 * 64) { for c in 0..<3 { rgb[p * 3 + c] = UInt8(100 + random() % 40) } }
+                for k in present {
+                    let colour = colours[k]
+                    for y in colour.y..<(colour.y + 16) {
+                        for x in colour.x..<(colour.x + 16) {
+                            let p = (y * 64 + x) * 3
+                            (rgb[p], rgb[p + 1], rgb[p + 2]) = colour.rgb
+                        }
+                    }
+                }
+                let file = "\(split)\(i).png"
+                try PNG.encode(rgb: rgb, width: 64, height: 64).write(to: root.appendingPathComponent(file))
+                rows.append((file, present.map { colours[$0].name }))
+            }
+            let csv = "path,labels\n" + rows.map { "\($0.0),\($0.1.joined(separator: " "))" }.joined(separator: "\n") + "\n"
+            try Data(csv.utf8).write(to: root.appendingPathComponent("\(split).csv"))
+            return rows
+        }
+        _ = try write("train", count: 40)
+        let val = try write("val", count: 20)
+        let run = root.appendingPathComponent("run").path
+        let train = try Self.graft(["train", root.appendingPathComponent("train.csv").path, "--multi-label",
+                                    "--val", root.appendingPathComponent("val.csv").path, "--image-size", "96",
+                                    "--fine-tune-epochs", "1", "--out", run, "--json"])
+        #expect(train.status == 0, "\(train.stderr)")
+        let card = try #require(try ModelFile.cardIfPresent(at: URL(fileURLWithPath: run + "/model.safetensors")))
+        #expect(card.multiLabel == true && card.thresholds?.count == 3 && card.temperature == nil)
+        let map = try #require(card.metrics["val_map"])
+        #expect(map > 0.9, "validation mAP \(map)")
+        let eval = try Self.graft(["eval", run, root.appendingPathComponent("val.csv").path, "--json"])
+        #expect(eval.status == 0, "\(eval.stderr)")
+        let metrics = try #require(eval.jsonLines.last)
+        #expect(abs((metrics["map"] as? Double ?? 0) - map) < 1e-3, "eval mAP \(metrics["map"] ?? "-") vs the run's \(map)")
+        #expect(abs((metrics["f1_micro"] as? Double ?? 0) - (card.metrics["val_f1_micro"] ?? -1)) < 0.051)
+        let predicted = try Self.graft(["predict", run] + val.map { root.appendingPathComponent($0.file).path } + ["--json"])
+        #expect(predicted.status == 0, "\(predicted.stderr)")
+        let answers = predicted.jsonLines.compactMap { $0["labels"] as? [String] }
+        #expect(answers.count == val.count)
+        let exact = zip(answers, val).filter { Set($0) == Set($1.labels) }.count
+        #expect(exact >= val.count * 4 / 5, "\(exact) of \(val.count) images with exactly their patches: \(answers)")
+        let report = try String(contentsOf: URL(fileURLWithPath: run + "/report.html"), encoding: .utf8)
+        #expect(report.contains("Validation mAP") && report.contains("Average precision"))
+        let folder = try Self.graft(["train", root.path, "--multi-label", "--out", root.appendingPathComponent("x").path])
+        #expect(folder.status == 64 && folder.stderr.contains("multi-label set is a CSV"), "\(folder.stderr)")
+        let mixed = try Self.graft(["train", root.appendingPathComponent("train.csv").path, "--multi-label", "--mixup",
+                                    "0.2", "--out", root.appendingPathComponent("y").path])
+        #expect(mixed.status == 64 && mixed.stderr.contains("--multi-label"), "\(mixed.stderr)")
+    }
+
     /// `graft select` on a few-shot set from Fashion-MNIST (Debian's files): EfficientNet-Lite0
     /// and Lite2 with their real weights rank above the same architecture with random weights
     /// by every measure; a rerun reads the features back from --out.
