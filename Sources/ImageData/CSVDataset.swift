@@ -92,47 +92,28 @@ public struct CSVDataset: Dataset {
         func noteUnknown(_ name: String) {
             if let i = unknown.firstIndex(where: { $0.label == name }) { unknown[i].rows += 1 } else { unknown.append((name, 1)) }
         }
-        if let sets {
-            var labelSets: [[Int]] = []
-            for ((row, set), file) in zip(zip(rows, sets), paths) {
-                var ids: [Int] = []
-                for name in set {
-                    if let label = index[Array(name.utf8)] { ids.append(label); continue }
-                    guard skipUnknownLabels else {
-                        throw DatasetError(path: "\(path):\(row.line)", reason: "label \"\(name)\" is not one of the classes "
-                            + "\(classes.prefix(10).joined(separator: ", "))\(classes.count > 10 ? ", ..." : ""); fix the line")
-                    }
-                    noteUnknown(name)
+        // A single-label row is a set of one: an unknown label leaves out the row, where a
+        // multi-label row only loses that label.
+        var labelSets: [[Int]]? = sets == nil ? nil : []
+        for (i, (row, file)) in zip(rows, paths).enumerated() {
+            var ids: [Int] = []
+            for name in sets?[i] ?? [names[i]] {
+                if let label = index[Array(name.utf8)] { ids.append(label); continue }
+                guard skipUnknownLabels else {
+                    throw DatasetError(path: "\(path):\(row.line)", reason: "label \"\(name)\" is not one of the classes "
+                        + "\(classes.prefix(10).joined(separator: ", "))\(classes.count > 10 ? ", ..." : ""); fix the line")
                 }
-                labelSets.append(ids)
-                labels.append(ids.first ?? 0)
-                kept.append(file)
+                noteUnknown(name)
             }
-            self.file = csv
-            self.classes = classes
-            self.labels = labels
-            self.labelSets = labelSets
-            self.paths = kept
-            self.unknownLabels = unknown
-            self.options = options
-            return
-        }
-        for ((row, name), file) in zip(zip(rows, names), paths) {
-            guard let label = index[Array(name.utf8)] else {
-                if skipUnknownLabels {
-                    noteUnknown(name)
-                    continue
-                }
-                throw DatasetError(path: "\(path):\(row.line)", reason: "label \"\(name)\" is not one of the classes "
-                    + "\(classes.prefix(10).joined(separator: ", "))\(classes.count > 10 ? ", ..." : ""); fix the line")
-            }
-            labels.append(label)
+            if sets == nil && ids.isEmpty { continue }
+            labels.append(ids.first ?? 0)
+            labelSets?.append(ids)
             kept.append(file)
         }
         self.file = csv
         self.classes = classes
         self.labels = labels
-        self.labelSets = nil
+        self.labelSets = labelSets
         self.paths = kept
         self.unknownLabels = unknown
         self.options = options

@@ -115,13 +115,7 @@ extension Trainer {
         try checkLayerDecay()
         model.to(device)
         if recipe.channelsLast && device == .cpu { model.to(memoryFormat: .channelsLast) }
-        if phase == .head {
-            try model.applyFreeze(recipe.freeze, batchNorm: recipe.batchNorm, batchNormMomentum: recipe.batchNormMomentum)
-        } else {
-            try model.applyFreeze(.none, trainableBatchNorm: recipe.fineTuneBatchNorm,
-                                  batchNormMomentum: recipe.batchNormMomentum)
-        }
-        guard model.parameterCount(trainableOnly: true) > 0 else { throw TrainingError.noTrainableParameters }
+        try applyFreeze(for: phase)
         try checkMemory()
         let cache = try featureCacheIfUseful()
         let optimizer = makeOptimizer(phase: phase)

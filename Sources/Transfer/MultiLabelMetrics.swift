@@ -1,5 +1,6 @@
 import Foundation
 import Torch
+import Transferability
 
 /// Metrics of a multi-label classifier (each image may have any number of the classes):
 /// per-class average precision and their mean (mAP), per-class thresholds, precision,
@@ -53,7 +54,7 @@ public struct MultiLabelMetrics: Codable, Sendable, Equatable {
             }
             tpAll += tp; fpAll += fp; fnAll += fn
             let (precision, recall, f1) = Self.prf(tp: tp, fp: fp, fn: fn)
-            per.append(PerClass(name: classes[k], averagePrecision: Self.averagePrecision(scores: scores, targets: truth),
+            per.append(PerClass(name: classes[k], averagePrecision: RankingMetrics.averagePrecision(scores: scores, targets: truth),
                                 threshold: thresholds[k], precision: precision, recall: recall, f1: f1,
                                 support: truth.filter { $0 }.count))
         }
@@ -80,27 +81,6 @@ public struct MultiLabelMetrics: Codable, Sendable, Equatable {
         let recall = tp + fn == 0 ? 0 : Double(tp) / Double(tp + fn)
         let f1 = 2 * tp + fp + fn == 0 ? 0 : Double(2 * tp) / Double(2 * tp + fp + fn)
         return (precision, recall, f1)
-    }
-
-    /// scikit-learn's `average_precision_score` for one class: Σ (Rₙ − Rₙ₋₁) Pₙ over the
-    /// distinct scores from the highest down (tied scores are one threshold). nil without positives.
-    public static func averagePrecision(scores: [Double], targets: [Bool]) -> Double? {
-        let positives = targets.filter { $0 }.count
-        guard positives > 0 else { return nil }
-        let order = scores.indices.sorted { scores[$0] > scores[$1] }
-        var tp = 0, fp = 0, previousRecall = 0.0, ap = 0.0
-        var i = 0
-        while i < order.count {
-            let score = scores[order[i]]
-            while i < order.count && scores[order[i]] == score {
-                if targets[order[i]] { tp += 1 } else { fp += 1 }
-                i += 1
-            }
-            let recall = Double(tp) / Double(positives), precision = Double(tp) / Double(tp + fp)
-            ap += (recall - previousRecall) * precision
-            previousRecall = recall
-        }
-        return ap
     }
 
     /// The threshold that maximises the class's F1 (predicting score ≥ t): among the distinct

@@ -267,13 +267,7 @@ public final class Trainer {
         let phases: [(Phase, Range<Int>)] = [(.head, 0..<recipe.epochs),
                                              (.fineTune, recipe.epochs..<recipe.totalEpochs)]
         phaseLoop: for (phase, epochs) in phases where !epochs.isEmpty && startEpoch < epochs.upperBound {
-            if phase == .head {
-                try model.applyFreeze(recipe.freeze, batchNorm: recipe.batchNorm, batchNormMomentum: recipe.batchNormMomentum)
-            } else {
-                try model.applyFreeze(.none, trainableBatchNorm: recipe.fineTuneBatchNorm,
-                                      batchNormMomentum: recipe.batchNormMomentum)
-            }
-            guard model.parameterCount(trainableOnly: true) > 0 else { throw TrainingError.noTrainableParameters }
+            try applyFreeze(for: phase)
             ema?.track(model)
             let optimizer = makeOptimizer(phase: phase)
             try checkMemory()
@@ -725,6 +719,18 @@ public final class Trainer {
         case .adam: return Adam(groups)
         case .adamw: return AdamW(groups)
         }
+    }
+
+    /// The phase's freeze: the recipe's spec in the head phase, everything in the fine-tuning
+    /// phase; refuses a phase with nothing to train.
+    func applyFreeze(for phase: Phase) throws {
+        if phase == .head {
+            try model.applyFreeze(recipe.freeze, batchNorm: recipe.batchNorm, batchNormMomentum: recipe.batchNormMomentum)
+        } else {
+            try model.applyFreeze(.none, trainableBatchNorm: recipe.fineTuneBatchNorm,
+                                  batchNormMomentum: recipe.batchNormMomentum)
+        }
+        guard model.parameterCount(trainableOnly: true) > 0 else { throw TrainingError.noTrainableParameters }
     }
 
     /// Layer-wise decay needs the family's layer grouping.

@@ -159,24 +159,8 @@ public enum LinearProbe {
                 guard let rows = results[fold * path.count + k] else { continue }
                 for (i, row) in zip((0..<n).filter { assignment[$0] == fold }, rows) { scores[i] = row }
             }
-            var aps: [Double] = []
-            for j in 0..<c {
-                let column = scores.map { $0[j] }, truth = targets.map { $0[j] }
-                let positives = truth.filter { $0 }.count
-                guard positives > 0 else { continue }
-                let order = column.indices.sorted { column[$0] > column[$1] }
-                var tp = 0, fp = 0, recall0 = 0.0, ap = 0.0, i = 0
-                while i < order.count {
-                    let s = column[order[i]]
-                    while i < order.count && column[order[i]] == s {
-                        if truth[order[i]] { tp += 1 } else { fp += 1 }
-                        i += 1
-                    }
-                    let recall = Double(tp) / Double(positives)
-                    ap += (recall - recall0) * Double(tp) / Double(tp + fp)
-                    recall0 = recall
-                }
-                aps.append(ap)
+            let aps = (0..<c).compactMap { j in
+                RankingMetrics.averagePrecision(scores: scores.map { $0[j] }, targets: targets.map { $0[j] })
             }
             let map = aps.isEmpty ? 0 : aps.reduce(0, +) / Double(aps.count)
             if best == nil || map > best!.map + 1e-12 { best = (l2, map) }

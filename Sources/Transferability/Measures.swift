@@ -252,3 +252,27 @@ public enum RankStability {
         return shares.map { $0 / Double(resamples) }
     }
 }
+
+/// Ranking metrics of scores against binary truth.
+public enum RankingMetrics {
+    /// scikit-learn's `average_precision_score` for one class: Σ (Rₙ − Rₙ₋₁) Pₙ over the
+    /// distinct scores from the highest down (tied scores are one threshold). nil without positives.
+    public static func averagePrecision(scores: [Double], targets: [Bool]) -> Double? {
+        let positives = targets.filter { $0 }.count
+        guard positives > 0 else { return nil }
+        let order = scores.indices.sorted { scores[$0] > scores[$1] }
+        var tp = 0, fp = 0, previousRecall = 0.0, ap = 0.0
+        var i = 0
+        while i < order.count {
+            let score = scores[order[i]]
+            while i < order.count && scores[order[i]] == score {
+                if targets[order[i]] { tp += 1 } else { fp += 1 }
+                i += 1
+            }
+            let recall = Double(tp) / Double(positives)
+            ap += (recall - previousRecall) * Double(tp) / Double(tp + fp)
+            previousRecall = recall
+        }
+        return ap
+    }
+}
