@@ -6,6 +6,9 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
+#include <ATen/cpu/Utils.h>
+#include <ATen/Version.h>
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <c10/core/GradMode.h>
 #include <c10/core/InferenceMode.h>
@@ -84,6 +87,59 @@ struct ct_guard_s {
 ct_guard ct_inference_mode_enter(void) { PROTECT(nullptr, return new ct_guard_s();) }
 void ct_inference_mode_exit(ct_guard guard) { delete guard; }
 bool ct_inference_mode_enabled(void) { return c10::InferenceMode::is_enabled(); }
+
+static at::DeviceType autocast_device(int device_type) {
+  auto type = static_cast<at::DeviceType>(device_type);
+  if (!at::autocast::is_autocast_available(type)) {
+    throw std::invalid_argument("autocast is not available for device type " + c10::DeviceTypeName(type, true));
+  }
+  return type;
+}
+bool ct_autocast_enabled(int device_type) {
+  PROTECT(false, return at::autocast::is_autocast_enabled(autocast_device(device_type));)
+}
+int ct_autocast_set_enabled(int device_type, bool enabled) {
+  RET_OK(at::autocast::set_autocast_enabled(autocast_device(device_type), enabled);)
+}
+int ct_autocast_dtype(int device_type) {
+  PROTECT(-1, return static_cast<int>(at::autocast::get_autocast_dtype(autocast_device(device_type)));)
+}
+int ct_autocast_set_dtype(int device_type, int dtype) {
+  RET_OK(at::autocast::set_autocast_dtype(autocast_device(device_type), static_cast<at::ScalarType>(dtype));)
+}
+int ct_autocast_increment_nesting(void) { return at::autocast::increment_nesting(); }
+int ct_autocast_decrement_nesting(void) { return at::autocast::decrement_nesting(); }
+int ct_autocast_clear_cache(void) { RET_OK(at::autocast::clear_cache();) }
+bool ct_autocast_cache_enabled(void) { return at::autocast::is_autocast_cache_enabled(); }
+void ct_autocast_set_cache_enabled(bool enabled) { at::autocast::set_autocast_cache_enabled(enabled); }
+
+int ct_cpu_capability(char *buf, size_t len) {
+  PROTECT(-1, {
+    std::string name = at::get_cpu_capability();  // torch.backends.cpu.get_cpu_capability()
+    if (name.size() >= len) throw std::invalid_argument("buffer too small");
+    std::strcpy(buf, name.c_str());
+    return 0;
+  })
+}
+int ct_cpu_feature(const char *name) {
+  PROTECT(-1, {
+    if (name == nullptr) throw std::invalid_argument("a feature name is NULL");
+    auto all = at::cpu::get_cpu_capabilities();
+    auto found = all.find(name);
+    if (found == all.end() || !found->second.isBool()) return -1;
+    return found->second.toBool() ? 1 : 0;
+  })
+}
+int ct_cpu_init_amx(void) { PROTECT(-1, return at::cpu::init_amx() ? 1 : 0;) }
+int ct_cuda_supports_bf16(void) {
+  PROTECT(-1, {
+    const auto &hooks = at::detail::getCUDAHooks();
+    if (!hooks.hasCUDA()) return -1;
+    // CUDAHooks answers this with the current device's compute capability (major >= 8),
+    // the test torch.cuda.is_bf16_supported() makes.
+    return hooks.supportsBFloat16ConvolutionWithCuDNNv8() ? 1 : 0;
+  })
+}
 
 // ---- RNG --------------------------------------------------------------------------------------
 int ct_manual_seed(uint64_t seed) { RET_OK(at::manual_seed(seed);) }

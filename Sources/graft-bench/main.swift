@@ -125,19 +125,35 @@ func pipeline(_ options: Options) throws {
 /// inference rate in GFLOP/s; then a square `matmul` (sgemm) for the machine's rate.
 /// Median milliseconds of an SGD(0.001, 0.9) cross-entropy training step, then of an
 /// inference-mode forward, on the same input.
-func timeTrainingAndInference(_ model: Module, input: Tensor, labels: Tensor, warmup: Int, steps: Int)
-    -> (train: Double, inference: Double)
+/// Under `precision` the forward (and the loss) runs in autocast, as a PyTorch user writes
+/// `with torch.autocast("cpu", torch.bfloat16):` around them; backward and step outside.
+func timeTrainingAndInference(_ model: Module, input: Tensor, labels: Tensor, warmup: Int, steps: Int,
+                              precision: Precision = .fp32) throws -> (train: Double, inference: Double)
 {
     let optimizer = SGD(model.parameters, learningRate: 1e-3, momentum: 0.9)
     model.train()
-    let trainMs = medianMilliseconds(warmup: warmup, steps: steps) {
+    let trainMs = try medianMilliseconds(warmup: warmup, steps: steps) {
         optimizer.zeroGrad()
-        Functional.crossEntropy(model(input), labels).backward()
+        let loss = try Torch.withPrecision(precision, on: .cpu) { Functional.crossEntropy(model(input), labels) }
+        loss.backward()
         optimizer.step()
     }
     model.eval()
-    let inferMs = Torch.inferenceMode { medianMilliseconds(warmup: warmup, steps: steps) { _ = model(input) } }
+    let inferMs = try Torch.inferenceMode {
+        try medianMilliseconds(warmup: warmup, steps: steps) {
+            _ = try Torch.withPrecision(precision, on: .cpu) { model(input) }
+        }
+    }
     return (trainMs, inferMs)
+}
+
+/// `--precision fp32,bf16`: the precisions to time (default fp32).
+func precisions(_ options: Options) throws -> [Precision] {
+    let text = (try? options.string("precision")) ?? "fp32"
+    return try text.split(separator: ",").map {
+        guard let p = Precision(rawValue: String($0)) else { throw UsageError("--precision takes fp32, bf16 (comma-separated)") }
+        return p
+    }
 }
 
 func engine(_ options: Options) throws {
@@ -146,15 +162,18 @@ func engine(_ options: Options) throws {
     let flopPerImage = try options.double("gflop-per-image", default: 3.628)
     Torch.manualSeed(0)
     let x = Tensor.randn([32, 3, 224, 224]), y = Tensor.randint(0, 10, [32])
-    for (name, format) in [("contiguous", MemoryFormat.contiguous), ("channels_last", .channelsLast)] {
-        let model = ResNet.resnet18(numClasses: 10)
-        try model.loadWeights(from: weights)
-        model.to(memoryFormat: format)
-        let input = x.contiguous(format)
-        let (trainMs, inferMs) = timeTrainingAndInference(model, input: input, labels: y, warmup: warmup, steps: steps)
-        try emit(["case": "train_step", "format": name, "ms": trainMs])
-        try emit(["case": "inference", "format": name, "ms": inferMs,
-                  "gflop_per_s": flopPerImage * 32 / inferMs * 1e3])
+    for precision in try precisions(options) {
+        for (name, format) in [("contiguous", MemoryFormat.contiguous), ("channels_last", .channelsLast)] {
+            let model = ResNet.resnet18(numClasses: 10)
+            try model.loadWeights(from: weights)
+            model.to(memoryFormat: format)
+            let input = x.contiguous(format)
+            let (trainMs, inferMs) = try timeTrainingAndInference(model, input: input, labels: y, warmup: warmup,
+                                                                  steps: steps, precision: precision)
+            try emit(["case": "train_step", "format": name, "precision": precision.rawValue, "ms": trainMs])
+            try emit(["case": "inference", "format": name, "precision": precision.rawValue, "ms": inferMs,
+                      "gflop_per_s": flopPerImage * 32 / inferMs * 1e3])
+        }
     }
     let n = try options.int("sgemm-size", default: 2048)
     let a = Tensor.randn([n, n]), b = Tensor.randn([n, n])
@@ -170,13 +189,16 @@ func backbones(_ options: Options) throws {
     let batch = try options.int("batch", default: 8)
     Torch.manualSeed(0)
     let x = Tensor.randn([batch, 3, 224, 224]), y = Tensor.randint(0, 1000, [batch])
-    for (name, format) in [("convnext_tiny", MemoryFormat.channelsLast), ("vit_b_16", .contiguous)] {
-        let model = try Torch.withManualSeed(0) { try Zoo.make(name) }
-        model.to(memoryFormat: format)
-        let input = x.contiguous(format)
-        let (trainMs, inferMs) = timeTrainingAndInference(model, input: input, labels: y, warmup: warmup, steps: steps)
-        try emit(["case": "train_step", "format": name, "ms": trainMs])
-        try emit(["case": "inference", "format": name, "ms": inferMs])
+    for precision in try precisions(options) {
+        for (name, format) in [("convnext_tiny", MemoryFormat.channelsLast), ("vit_b_16", .contiguous)] {
+            let model = try Torch.withManualSeed(0) { try Zoo.make(name) }
+            model.to(memoryFormat: format)
+            let input = x.contiguous(format)
+            let (trainMs, inferMs) = try timeTrainingAndInference(model, input: input, labels: y, warmup: warmup,
+                                                                  steps: steps, precision: precision)
+            try emit(["case": "train_step", "format": name, "precision": precision.rawValue, "ms": trainMs])
+            try emit(["case": "inference", "format": name, "precision": precision.rawValue, "ms": inferMs])
+        }
     }
 }
 

@@ -61,6 +61,25 @@ ct_guard ct_inference_mode_enter(void);
 void ct_inference_mode_exit(ct_guard guard);
 bool ct_inference_mode_enabled(void);
 
+// ---- autocast: torch.autocast's state (libtorch's at::autocast, thread-local) -----------
+// Per device type: whether autocast is on and its lower-precision dtype; one nesting
+// counter and one cast cache for all device types (cleared by ct_autocast_clear_cache).
+bool ct_autocast_enabled(int device_type);
+int ct_autocast_set_enabled(int device_type, bool enabled);
+int ct_autocast_dtype(int device_type);              // c10::ScalarType, -1 on error
+int ct_autocast_set_dtype(int device_type, int dtype);
+int ct_autocast_increment_nesting(void);             // the new depth
+int ct_autocast_decrement_nesting(void);             // the new depth
+int ct_autocast_clear_cache(void);
+bool ct_autocast_cache_enabled(void);
+void ct_autocast_set_cache_enabled(bool enabled);
+
+// ---- what libtorch knows of the CPU (its cpuinfo) and a CUDA device ----------------------
+int ct_cpu_capability(char *buf, size_t len);        // the kernels' ISA: "DEFAULT", "AVX2", "AVX512"
+int ct_cpu_feature(const char *name);                // at::cpu::get_cpu_capabilities()[name]: 1, 0, -1 unknown
+int ct_cpu_init_amx(void);                           // asks the kernel for AMX tiles: 1 granted, 0 not
+int ct_cuda_supports_bf16(void);                     // compute capability >= 8 (1), not (0), -1 no CUDA
+
 // ---- RNG -----------------------------------------------------------------------
 int ct_manual_seed(uint64_t seed);
 ct_generator ct_generator_new(uint64_t seed);
