@@ -113,6 +113,23 @@ int ct_autocast_clear_cache(void) { RET_OK(at::autocast::clear_cache();) }
 bool ct_autocast_cache_enabled(void) { return at::autocast::is_autocast_cache_enabled(); }
 void ct_autocast_set_cache_enabled(bool enabled) { at::autocast::set_autocast_cache_enabled(enabled); }
 
+int ct_amp_unscale_(const ct_tensor *grads, size_t n, ct_tensor found_inf, ct_tensor inv_scale) {
+  RET_OK({
+    std::vector<at::Tensor> list;
+    list.reserve(n);
+    for (size_t i = 0; i < n; i++) list.push_back(T(grads[i]));
+    at::Tensor found = T(found_inf);
+    at::_amp_foreach_non_finite_check_and_unscale_(list, found, T(inv_scale));
+  })
+}
+int ct_amp_update_scale_(ct_tensor scale, ct_tensor growth_tracker, ct_tensor found_inf, double growth_factor,
+                         double backoff_factor, int64_t growth_interval) {
+  RET_OK({
+    at::Tensor s = T(scale), g = T(growth_tracker);
+    at::_amp_update_scale_(s, g, T(found_inf), growth_factor, backoff_factor, growth_interval);
+  })
+}
+
 int ct_cpu_capability(char *buf, size_t len) {
   PROTECT(-1, {
     std::string name = at::get_cpu_capability();  // torch.backends.cpu.get_cpu_capability()

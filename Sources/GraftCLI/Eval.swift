@@ -47,6 +47,7 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         try runtime.apply()
+        let precision = try runtime.resolvedPrecision()
         let (model, card) = try ModelFile.load(modelFile(self.model))
         let progress = ProgressReporter(quiet: json)
         var skipped: [SampleError] = []
@@ -54,19 +55,20 @@ struct Eval: ParsableCommand {
             let dataset = try openDataset(data, classes: card.classes, labelDelimiter: labelDelimiter)
             let m = try evaluateMultiLabel(model, on: dataset, classes: card.classes, preprocessing: card.preprocessing,
                                            thresholds: card.thresholds, batchSize: batchSize, workers: runtime.workerCount,
-                                           device: runtime.device, badFiles: skipBadFiles ? .skip : .fail, tta: tta,
+                                           device: runtime.device, precision: precision.precision,
+                                           badFiles: skipBadFiles ? .skip : .fail, tta: tta,
                                            onBatch: { done, total in progress.bar(done, total, "images") },
                                            onSkipped: { skipped = $0 })
             progress.line("")
             for failure in skipped { FileHandle.standardError.write(Data("skipped: \(failure)\n".utf8)) }
-            try printMultiLabel(m, skipped: skipped)
+            try printMultiLabel(m, skipped: skipped, precision: precision)
             return
         }
         let dataset = try openDataset(data, classes: card.classes)
         let temperature = noCalibration ? 1 : (card.temperature ?? 1)
         let (metrics, predictions) = try evaluate(model, on: dataset, classes: card.classes, preprocessing: card.preprocessing,
                                         batchSize: batchSize, workers: runtime.workerCount, device: runtime.device,
-                                        badFiles: skipBadFiles ? .skip : .fail, tta: tta, temperature: temperature,
+                                        precision: precision.precision, badFiles: skipBadFiles ? .skip : .fail, tta: tta, temperature: temperature,
                                         onBatch: { done, total in progress.bar(done, total, "images") },
                                         onSkipped: { skipped = $0 })
         progress.line("")
@@ -78,6 +80,7 @@ struct Eval: ParsableCommand {
             var object: [String: Any] = [
                 "accuracy": metrics.accuracy, "images": metrics.count, "skipped": skipped.map(\.source), "loss": metrics.meanLoss,
                 "classes": card.classes, "confusion_matrix": metrics.confusion, "ece": ece, "temperature": temperature,
+                "precision": precision.precision.rawValue,
                 "per_class": metrics.perClass.map {
                     ["name": $0.name, "precision": $0.precision, "recall": $0.recall, "f1": $0.f1, "support": $0.support]
                 },
@@ -90,6 +93,7 @@ struct Eval: ParsableCommand {
               + (card.classes.count > 5 ? String(format: ", top-5 %.4f", metrics.top5Accuracy) : "")
               + String(format: "; loss %.4f, ECE %.4f", metrics.meanLoss, ece)
               + (temperature != 1 ? String(format: " (temperature %.3f from the model card)", temperature) : ""))
+        print("precision \(precision)")
         let width = min(24, max(5, card.classes.map(\.count).max() ?? 5))
         print("class".padding(toLength: width, withPad: " ", startingAt: 0) + "  precision  recall     f1  support")
         for c in metrics.perClass {
@@ -103,11 +107,12 @@ struct Eval: ParsableCommand {
         }
     }
 
-    func printMultiLabel(_ m: MultiLabelMetrics, skipped: [SampleError]) throws {
+    func printMultiLabel(_ m: MultiLabelMetrics, skipped: [SampleError], precision: ResolvedPrecision) throws {
         if json {
             var object: [String: Any] = ["map": m.meanAveragePrecision, "f1_micro": m.microF1, "f1_macro": m.macroF1,
                                          "accuracy_multi": m.elementAccuracy, "images": m.samples,
-                                         "skipped": skipped.map(\.source), "classes": m.classes]
+                                         "skipped": skipped.map(\.source), "classes": m.classes,
+                                         "precision": precision.precision.rawValue]
             object["loss"] = m.loss ?? NSNull()
             object["per_class"] = m.perClass.map {
                 ["name": $0.name, "average_precision": $0.averagePrecision ?? NSNull(), "threshold": $0.threshold,
@@ -118,6 +123,7 @@ struct Eval: ParsableCommand {
         }
         print(String(format: "mAP %.4f, F1 micro %.4f, macro %.4f on %d images (multi-label", m.meanAveragePrecision,
                      m.microF1, m.macroF1, m.samples) + (m.loss.map { String(format: "; loss %.4f", $0) } ?? "") + ")")
+        print("precision \(precision)")
         let width = min(24, max(5, m.classes.map(\.count).max() ?? 5))
         print("class".padding(toLength: width, withPad: " ", startingAt: 0) + "      AP  threshold  precision  recall     f1  support")
         for c in m.perClass {

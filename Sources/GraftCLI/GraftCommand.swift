@@ -56,7 +56,11 @@ struct GraftCommand: ParsableCommand {
 
     static func versionLine() -> String {
         let cuda = CUDA.isAvailable ? "available (\(CUDA.deviceCount) device(s))" : "not available"
-        return "graft \(GraftInfo.version), libtorch \(Torch.version), CUDA \(cuda)"
+        let cpu = CPUFeatures.current
+        let auto = (try? PrecisionChoice.auto.resolve(on: .cpu))?.description ?? "fp32"
+        return "graft \(GraftInfo.version), libtorch \(Torch.version), CUDA \(cuda)\n"
+            + "CPU: \(cpu.model ?? "unknown"), kernels \(cpu.kernelISA); precision on the CPU: \(auto)"
+            + (CUDA.isAvailable ? "\nprecision on cuda:0: " + ((try? PrecisionChoice.auto.resolve(on: .cuda(0)))?.description ?? "fp32") : "")
     }
 }
 

@@ -85,11 +85,13 @@ struct LRFind: ParsableCommand {
         if let augment { r.augment = augment }
         r.seed = seed
         r.device = runtime.device
+        r.precision = runtime.precision == .auto ? nil : runtime.precision
         return r
     }
 
     func run() throws {
         try runtime.apply()
+        _ = try runtime.resolvedPrecision()  // a precision the device can't run is refused before any data is read
         let progress = ProgressReporter()
         let train = try openDataset(trainData)
         var session = TrainingSession(recipe: recipe(), train: train, validation: nil,

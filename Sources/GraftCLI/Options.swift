@@ -14,6 +14,7 @@ extension Recipe.HeadFit: ExpressibleByArgument {}
 extension Recipe.Preset: ExpressibleByArgument {}
 extension TestTimeAugmentation: ExpressibleByArgument {}
 extension Recipe.Sampler: ExpressibleByArgument {}
+extension PrecisionChoice: ExpressibleByArgument {}
 extension BatchNormPolicy: ExpressibleByArgument {}
 
 /// `--lr`: a rate, or `auto` (the learning-rate finder's suggestion).
@@ -57,6 +58,9 @@ struct RuntimeOptions: ParsableArguments {
     @Option(help: "cpu, cuda or cuda:N.") var device: Device = .cpu
     @Option(help: "libtorch threads (default: all cores).") var threads: Int?
     @Option(help: "Image decoding threads (default: all cores).") var workers: Int?
+    @Option(help: ArgumentHelp("Arithmetic of the forward passes: auto, fp32, bf16 or fp16 (CUDA, with loss scaling).",
+                               discussion: "auto runs bfloat16 autocast on a CPU with avx512_bf16 or amx_bf16 and on CUDA devices with bfloat16, fp32 elsewhere; weights, losses and metrics stay fp32."))
+    var precision: PrecisionChoice = .auto
 
     func validate() throws {
         try check("--threads", threads, in: 1...4096)
@@ -70,6 +74,15 @@ struct RuntimeOptions: ParsableArguments {
     }
 
     var workerCount: Int { workers ?? ProcessInfo.processInfo.activeProcessorCount }
+
+    /// `--precision` for `--device`, and why; a choice the device can't run is refused naming the flag.
+    func resolvedPrecision() throws -> ResolvedPrecision {
+        do {
+            return try precision.resolve(on: device)
+        } catch let error as TorchError {
+            throw ValidationError("\(error.operation): \(error.message)")
+        }
+    }
 }
 
 /// A range check that names the flag.

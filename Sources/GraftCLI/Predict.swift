@@ -46,6 +46,7 @@ struct Predict: ParsableCommand {
 
     func run() throws {
         try runtime.apply()
+        let precision = try runtime.resolvedPrecision()
         let loaded: LoadedModel
         let images: [String]
         if let model {
@@ -59,7 +60,8 @@ struct Predict: ParsableCommand {
             images = Array(arguments.dropFirst())
         }
         let predictions = try Transfer.predict(loaded, files: images, top: top, batchSize: batchSize,
-                                            workers: runtime.workerCount, device: runtime.device, tta: tta,
+                                            workers: runtime.workerCount, device: runtime.device,
+                                            precision: precision.precision, tta: tta,
                                             temperature: noCalibration ? 1 : nil)
         for p in predictions {
             if let error = p.error {

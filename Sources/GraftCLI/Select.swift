@@ -85,6 +85,7 @@ struct Select: ParsableCommand {
 
     func run() throws {
         try runtime.apply()
+        let precision = try runtime.resolvedPrecision()
         let progress = ProgressReporter(quiet: json)
         var dataset: any Dataset = try openDataset(trainData)
         var validation: (any Dataset)?
@@ -101,14 +102,17 @@ struct Select: ParsableCommand {
         var reports: [ModelSelection.Report] = []
         let candidates = try candidates()
         progress.line("selecting among \(candidates.count) models on \(dataset.count) images, \(dataset.classes.count) classes")
+        progress.line("precision \(precision)")
         for candidate in candidates {
             let loaded = try Torch.withManualSeed(0) { try LoadedModel.load(architecture: candidate.model, weights: candidate.weights) }
             let size = imageSize ?? loaded.preprocessing.cropSize
+            // Features made in another precision are other features: the precision is in the cache's name.
             let key = "\(candidate)".replacingOccurrences(of: "/", with: "_")
+                + (precision.precision == .fp32 ? "" : "-\(precision.precision)")
             let cache = outURL?.appendingPathComponent("features/\(key)-\(size)px-\(digest).safetensors")
             let (features, probabilities, seconds, cached) = try ModelSelection.features(
                 of: loaded, dataset: dataset, imageSize: imageSize, batchSize: batchSize, workers: runtime.workerCount,
-                device: runtime.device, cache: cache,
+                device: runtime.device, precision: precision.precision, cache: cache,
                 onBatch: { done, total in progress.bar(done, total, "\(candidate) images") })
             progress.line("")
             let measured = try ModelSelection.measure(
@@ -121,7 +125,8 @@ struct Select: ParsableCommand {
                     "features/\(key)-\(size)px-\(ModelSelection.datasetDigest(validation)).safetensors")
                 let (valFeatures, _, _, _) = try ModelSelection.features(
                     of: loaded, dataset: validation, imageSize: imageSize, batchSize: batchSize,
-                    workers: runtime.workerCount, device: runtime.device, cache: valCache)
+                    workers: runtime.workerCount, device: runtime.device, precision: precision.precision,
+                    cache: valCache)
                 report.validationAccuracy = ModelSelection.validationAccuracy(
                     features: features, labels: labels, validation: valFeatures, validationLabels: validation.labels,
                     classes: dataset.classes.count, l2: report.probeL2)
@@ -243,6 +248,7 @@ struct Select: ParsableCommand {
         race.imageSize = imageSize
         race.batchSize = batchSize
         race.device = runtime.device
+        race.precision = runtime.precision == .auto ? nil : runtime.precision
         race.workers = runtime.workerCount
         let temporary = out == nil
             ? FileManager.default.temporaryDirectory.appendingPathComponent("graft-select-\(UUID().uuidString)") : nil

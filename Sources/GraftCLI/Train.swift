@@ -264,6 +264,7 @@ struct Train: ParsableCommand {
         r.channelsLast = channelsLast
         r.seed = seed
         r.device = runtime.device
+        r.precision = runtime.precision == .auto ? nil : runtime.precision
         if let headFit {
             r.headFit = headFit == .epochs ? nil : headFit
         } else if r.headFit == .converged && ((epochs ?? 1) != 1 || r.convergedHeadProblem != nil) {
@@ -276,6 +277,7 @@ struct Train: ParsableCommand {
 
     func run() throws {
         try runtime.apply()
+        let precision = try runtime.resolvedPrecision()  // refused before any data is read when the device can't run it
         let progress = ProgressReporter()
         let delimiter = multiLabel ? labelDelimiter : nil
         var train = try openDataset(trainData, labelDelimiter: delimiter)
@@ -296,6 +298,7 @@ struct Train: ParsableCommand {
         progress.classNames = train.classes
         progress.line("training \(recipe.model) on \(train.count) images, \(train.classes.count) classes"
                       + (validation.map { ", validating on \($0.count)" } ?? ""))
+        progress.line("precision \(precision)")
         if let warning = licenseWarning(model: recipe.model, weights: recipe.weights) { progress.line(warning) }
         let interrupt = InterruptHandler()
         let outcome: TrainingSession.Outcome
@@ -317,6 +320,7 @@ struct Train: ParsableCommand {
             object["best_epoch"] = r.bestEpoch.map { $0 + 1 } ?? NSNull()
             object["val_accuracy"] = r.bestValAccuracy ?? NSNull()
             object["val_loss"] = r.bestValLoss ?? NSNull()
+            object["precision"] = outcome.trainer.precision.precision.rawValue
             print(try jsonLine(object))
         } else {
             let accuracy = r.bestValAccuracy.map { String(format: "%.4f", $0) } ?? "n/a (no validation set)"

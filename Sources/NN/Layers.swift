@@ -36,8 +36,10 @@ public final class Conv2d: Module {
     public var outChannels: Int { weight.size(0) }
 
     public override func callAsFunction(_ x: Tensor) -> Tensor {
-        Functional.conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation,
-                          groups: groups)
+        AutocastPolicy.depthwise(x, weight: weight, groups: groups) {
+            Functional.conv2d($0, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation,
+                              groups: groups)
+        }
     }
 }
 

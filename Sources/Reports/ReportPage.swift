@@ -2,6 +2,7 @@ import Foundation
 import ImageCodecs
 import ImageData
 import Optimizers
+import Torch
 import Transfer
 import ImageData
 
@@ -64,6 +65,8 @@ public struct ReportPage: Sendable {
     public var calibration: Calibration?
     public var reliabilityPNG: Data?
     public var confusionPNG: Data?
+    /// The forward passes' precision and why it was chosen.
+    public var precision: ResolvedPrecision?
 
     public init(architecture: String, created: String, recipe: Recipe, classes: [String], history: [EpochRecord],
                 seconds: Double, stoppedEarly: Bool, trainCounts: [Int], validationCounts: [Int]?,
@@ -122,7 +125,11 @@ public struct ReportPage: Sendable {
         let rows = Mirror(reflecting: recipe).children.compactMap { child in
             child.label.map { ["<code>\(escape($0))</code>", escape(Self.describe(child.value))] }
         }
-        return table(["Field", "Value"], rows)
+        let precisionLine = precision.map {
+            "<p>Precision: <b>\(escape($0.precision.rawValue))</b>, \(escape($0.reason)). "
+                + "Weights, optimizer state, losses, cached features and metrics are fp32.</p>\n"
+        } ?? ""
+        return precisionLine + table(["Field", "Value"], rows)
     }
 
     func dataSection() -> String {

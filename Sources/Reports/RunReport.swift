@@ -63,6 +63,7 @@ public struct RunReport {
                               seconds: result.seconds, stoppedEarly: result.stoppedEarly,
                               trainCounts: trainSet.classCounts, validationCounts: validationSet?.classCounts,
                               skipped: skipped)
+        page.precision = trainer.precision
         if !result.history.isEmpty {
             let png = try Plots.curves(result.history).pngData()
             try save(png, as: "curves.png", in: directory)

@@ -10,20 +10,21 @@ extension Torch {
     /// `torch.autocast(device_type, dtype, enabled, cache_enabled)` around `body`: sets the
     /// device type's autocast flag and dtype, counts the nesting and restores all three on
     /// the way out; the outermost scope clears the cast cache, as PyTorch's `__exit__`.
+    ///
+    /// Device types without autocast are an error of the first tier (see ``TorchError``):
+    /// inside ``withTorchErrors(_:)`` it is thrown and `body` runs without autocast.
     @discardableResult
     public static func autocast<R>(_ device: Device, dtype: DType, enabled: Bool = true, cacheEnabled: Bool = true,
-                                   _ body: () throws -> R) throws -> R {
+                                   _ body: () throws -> R) rethrows -> R {
         let type = device.rawType
         let previousDType = ct_autocast_dtype(type)
-        if previousDType < 0 { throw TorchError.take("autocast") }  // no autocast for this device type
+        guard previousDType >= 0, ct_autocast_set_dtype(type, dtype.rawValue) == 0 else {
+            recordFailure(TorchError.take("autocast"))  // no autocast for this device type, or not this dtype
+            return try body()
+        }
         let previousEnabled = ct_autocast_enabled(type)
         let previousCache = ct_autocast_cache_enabled()
-        try checkStatus(ct_autocast_set_enabled(type, enabled), "autocast")
-        if ct_autocast_set_dtype(type, dtype.rawValue) != 0 {
-            let error = TorchError.take("autocast")
-            _ = ct_autocast_set_enabled(type, previousEnabled)
-            throw error
-        }
+        opStatus(ct_autocast_set_enabled(type, enabled), "autocast")
         _ = ct_autocast_increment_nesting()
         ct_autocast_set_cache_enabled(cacheEnabled)
         defer {
@@ -38,7 +39,7 @@ extension Torch {
     /// Runs `body` in `precision` on `device`: as it is for fp32, under ``autocast(_:dtype:enabled:cacheEnabled:_:)``
     /// with bf16 or fp16 otherwise.
     @discardableResult
-    public static func withPrecision<R>(_ precision: Precision, on device: Device, _ body: () throws -> R) throws -> R {
+    public static func withPrecision<R>(_ precision: Precision, on device: Device, _ body: () throws -> R) rethrows -> R {
         guard let dtype = precision.autocastDType else { return try body() }
         return try autocast(device, dtype: dtype, body)
     }
@@ -78,4 +79,28 @@ public enum Precision: String, CaseIterable, Codable, Sendable, CustomStringConv
     public var needsLossScaling: Bool { self == .fp16 }
 
     public var description: String { rawValue }
+}
+
+/// The kernels behind `torch.amp.GradScaler` (``GradScaler`` in Optimizers uses them).
+extension Torch {
+    /// `torch._amp_foreach_non_finite_check_and_unscale_`: every gradient multiplied by
+    /// `inverseScale` in place; `foundInf` (one float element) set to 1 when any holds NaN or ±inf.
+    public static func ampUnscale_(_ grads: [Tensor], foundInf: Tensor, inverseScale: Tensor) throws {
+        let handles: [ct_tensor?] = grads.map(\.handle)
+        let status = withExtendedLifetime((grads, foundInf, inverseScale)) {
+            ct_amp_unscale_(handles, handles.count, foundInf.handle, inverseScale.handle)
+        }
+        try checkStatus(status, "_amp_foreach_non_finite_check_and_unscale_")
+    }
+
+    /// `torch._amp_update_scale_`: after `growthInterval` steps without an overflow the scale
+    /// grows by `growthFactor`; an overflow multiplies it by `backoffFactor` and resets the count.
+    public static func ampUpdateScale_(_ scale: Tensor, growthTracker: Tensor, foundInf: Tensor, growthFactor: Double,
+                                       backoffFactor: Double, growthInterval: Int) throws {
+        let status = withExtendedLifetime((scale, growthTracker, foundInf)) {
+            ct_amp_update_scale_(scale.handle, growthTracker.handle, foundInf.handle, growthFactor, backoffFactor,
+                                 Int64(growthInterval))
+        }
+        try checkStatus(status, "_amp_update_scale_")
+    }
 }

@@ -42,6 +42,8 @@ public struct FineTuneRace {
     public var imageSize: Int?
     public var batchSize = 32
     public var device: Device = .cpu
+    /// The fine-tunes' precision (nil: auto, as `graft train`).
+    public var precision: PrecisionChoice?
     public var workers = ProcessInfo.processInfo.activeProcessorCount
     public var badFiles: BadFilePolicy = .fail
 
@@ -65,6 +67,7 @@ public struct FineTuneRace {
         recipe.imageSize = imageSize
         recipe.batchSize = batchSize
         recipe.device = device
+        recipe.precision = precision
         recipe.fineTuneEpochs = 1000
         recipe.earlyStoppingPatience = nil
         return recipe

@@ -28,11 +28,16 @@ public enum TestTimeAugmentation: String, Codable, Sendable, CaseIterable {
 
     /// Mean softmax over the views of a batch from ``transform(_:)``, and the mean logits
     /// (for the loss); the logits are divided by `temperature` (a model card's calibration) first.
+    /// The forward runs in `precision` on `device`; the logits and probabilities are fp32.
     /// `multiLabel`: a sigmoid per class instead of the softmax.
     public func probabilities(_ model: ImageClassifier, _ images: Tensor, temperature: Double = 1,
-                              multiLabel: Bool = false) -> (probabilities: Tensor, logits: Tensor)
+                              multiLabel: Bool = false, precision: Precision = .fp32, device: Device = .cpu)
+        -> (probabilities: Tensor, logits: Tensor)
     {
-        func forward(_ x: Tensor) -> Tensor { temperature == 1 ? model(x) : model(x) / temperature }
+        func forward(_ x: Tensor) -> Tensor {
+            let logits = Torch.withPrecision(precision, on: device) { model(x) }.to(.float32)
+            return temperature == 1 ? logits : logits / temperature
+        }
         func normalise(_ logits: Tensor, dim: Int) -> Tensor { multiLabel ? logits.sigmoid() : logits.softmax(dim: dim) }
         switch self {
         case .none:
@@ -57,8 +62,8 @@ public enum TestTimeAugmentation: String, Codable, Sendable, CaseIterable {
 /// `.skip`, unreadable images are left out of the metrics and passed to `onSkipped` at the end.
 public func evaluate(_ model: ImageClassifier, on dataset: any Dataset, classes: [String], preprocessing: Preprocessing,
                      batchSize: Int = 64, workers: Int = ProcessInfo.processInfo.activeProcessorCount,
-                     device: Device = .cpu, badFiles: BadFilePolicy = .fail, tta: TestTimeAugmentation = .none,
-                     temperature: Double = 1,
+                     device: Device = .cpu, precision: Precision = .fp32, badFiles: BadFilePolicy = .fail,
+                     tta: TestTimeAugmentation = .none, temperature: Double = 1,
                      onBatch: ((Int, Int) -> Void)? = nil, onSkipped: (([SampleError]) -> Void)? = nil) throws
     -> (metrics: ClassificationMetrics, predictions: [(index: Int, predicted: Int, confidence: Double)])
 {
@@ -78,7 +83,8 @@ public func evaluate(_ model: ImageClassifier, on dataset: any Dataset, classes:
         try loader.forEachBatch(epoch: 0) { batch in
             let (p, k) = try guarded("evaluation", batch: batchIndex) {
                 let y = batch.labels.to(device)
-                let (averaged, logits) = tta.probabilities(model, batch.images.to(device), temperature: temperature)
+                let (averaged, logits) = tta.probabilities(model, batch.images.to(device), temperature: temperature,
+                                                             precision: precision, device: device)
                 // With views, the loss is the negative log of the averaged probability.
                 let lossSum = tta == .none ? Functional.crossEntropy(logits, y, reduction: .sum).double
                     : Functional.nllLoss(averaged.clamp(min: 1e-12).log(), y, reduction: .sum).double
@@ -101,7 +107,7 @@ public func evaluate(_ model: ImageClassifier, on dataset: any Dataset, classes:
 public func evaluateMultiLabel(_ model: ImageClassifier, on dataset: any Dataset, classes: [String],
                                preprocessing: Preprocessing, thresholds: [Double]?, batchSize: Int = 64,
                                workers: Int = ProcessInfo.processInfo.activeProcessorCount, device: Device = .cpu,
-                               badFiles: BadFilePolicy = .fail, tta: TestTimeAugmentation = .none,
+                               precision: Precision = .fp32, badFiles: BadFilePolicy = .fail, tta: TestTimeAugmentation = .none,
                                onBatch: ((Int, Int) -> Void)? = nil, onSkipped: (([SampleError]) -> Void)? = nil) throws
     -> MultiLabelMetrics
 {
@@ -122,7 +128,8 @@ public func evaluateMultiLabel(_ model: ImageClassifier, on dataset: any Dataset
             let c = classes.count
             let y = batch.indices.map { i in (0..<c).map { sets[i].contains($0) } }
             let (p, loss) = try guarded("evaluation", batch: batchIndex) { () -> ([Double], Double) in
-                let (averaged, logits) = tta.probabilities(model, batch.images.to(device), multiLabel: true)
+                let (averaged, logits) = tta.probabilities(model, batch.images.to(device), multiLabel: true,
+                                                             precision: precision, device: device)
                 let target = Tensor(y.flatMap { $0.map { $0 ? Float(1) : 0 } }).view([y.count, c]).to(device)
                 let loss = Functional.binaryCrossEntropyWithLogits(logits, target).double * Double(y.count)
                 return (averaged.to(.cpu).to(.float64).toArray(Double.self), loss)
@@ -154,7 +161,7 @@ public struct Prediction: Sendable {
 /// classes. Unreadable files get a ``Prediction/error`` instead.
 public func predict(_ loaded: LoadedModel, files: [String], top: Int = 5, batchSize: Int = 32,
                     workers: Int = ProcessInfo.processInfo.activeProcessorCount,
-                    device: Device = .cpu, tta: TestTimeAugmentation = .none,
+                    device: Device = .cpu, precision: Precision = .fp32, tta: TestTimeAugmentation = .none,
                     temperature: Double? = nil) throws -> [Prediction] {
     let temperature = temperature ?? loaded.card?.temperature ?? 1
     let multiLabel = loaded.card?.multiLabel == true
@@ -175,7 +182,8 @@ public func predict(_ loaded: LoadedModel, files: [String], top: Int = 5, batchS
         try loader.forEachBatch(epoch: 0) { batch in
             let (p, index, all) = try guarded("prediction", batch: batchIndex) {
                 let probabilities = tta.probabilities(net, batch.images.to(device), temperature: temperature,
-                                                      multiLabel: multiLabel).probabilities
+                                                      multiLabel: multiLabel, precision: precision,
+                                                      device: device).probabilities
                 let best = probabilities.topk(k, dim: 1)
                 return (best.values.toArray(Double.self), best.indices.toArray(Int.self),
                         multiLabel ? probabilities.to(.cpu).to(.float64).toArray(Double.self) : [])
@@ -199,9 +207,9 @@ public func predict(_ loaded: LoadedModel, files: [String], top: Int = 5, batchS
 /// Pooled features (float32, on the CPU) of every sample `batches` yields, one eval-mode,
 /// inference-mode pass: a row per dataset index (zeros for samples the loader skipped,
 /// which `rows` leaves out). The feature cache of a frozen trunk and `graft select` both
-/// run this pass. `stage` names it in a ``ComputationError``.
+/// run this pass, in `precision` (the features come back in fp32 whatever it is). `stage` names it in a ``ComputationError``.
 public func pooledFeatures(of model: ImageClassifier, batches: any BatchProvider, device: Device = .cpu,
-                           stage: String = "feature extraction", onBatch: ((Int) -> Void)? = nil) throws
+                           precision: Precision = .fp32, stage: String = "feature extraction", onBatch: ((Int) -> Void)? = nil) throws
     -> (cache: Tensor?, rows: Set<Int>)
 {
     let n = batches.sampleLabels.count
@@ -214,7 +222,8 @@ public func pooledFeatures(of model: ImageClassifier, batches: any BatchProvider
         var batchIndex = 0
         try batches.forEachBatch(epoch: 0) { batch in
             try guarded(stage, batch: batchIndex) {
-                let features = model.pooledFeatures(batch.images.to(device)).to(.cpu)
+                let features = Torch.withPrecision(precision, on: device) { model.pooledFeatures(batch.images.to(device)) }
+                    .to(.cpu).to(.float32)
                 if cache == nil { cache = Tensor.zeros([n, features.size(1)]) }
                 cache![Tensor(batch.indices.map(Int64.init))] = features
             }

@@ -148,6 +148,7 @@ extension Trainer {
             var epoch = 0
             sweepLoop: while true {
                 var ranAny = false
+                let sweepScaler = precision.precision.needsLossScaling ? GradScaler(device: device) : nil
                 let stop = try eachTrainingBatch(train, epoch: epoch, cache: cache) { images, labels, ids, isFeatures in
                     ranAny = true
                     let lr = sweep.learningRate(at: finding.losses.count)
@@ -155,7 +156,8 @@ extension Trainer {
                     let value = try guarded("the learning-rate sweep", epoch: epoch, batch: finding.losses.count,
                                             modelKept: false) { () -> Double in
                         optimizer.zeroGrad()
-                        let (logits, auxiliary) = isFeatures ? (model.head(images), []) : model.trainingLogits(images)
+                        let (logits, auxiliary) = isFeatures ? (model.head(images), [])
+                            : autocast { model.trainingLogits(images) }
                         let targets = multiLabel ? multiHot(ids, of: train) : nil
                         func criterion(_ logits: Tensor) -> Tensor {
                             if let targets { return Functional.binaryCrossEntropyWithLogits(logits, targets) }
@@ -167,8 +169,14 @@ extension Trainer {
                         }
                         let value = loss.double
                         if value.isFinite {
-                            loss.backward()
-                            optimizer.step()
+                            if let scaler = sweepScaler {
+                                scaler.scale(loss).backward()
+                                try scaler.step(optimizer)
+                                try scaler.update()
+                            } else {
+                                loss.backward()
+                                optimizer.step()
+                            }
                         }
                         return value
                     }

@@ -31,6 +31,8 @@ public struct ModelCard: Codable, Sendable, Equatable {
     /// Temperature scaling fitted on the validation set: `predict` and `eval` divide the logits
     /// by it before the softmax (nil: 1).
     public var temperature: Double?
+    /// The precision the model was trained in (its saved weights are fp32 whatever it was).
+    public var trainingPrecision: Precision?
     /// Final metrics by name (`val_accuracy`, `val_loss`, `best_epoch`, ...).
     public var metrics: [String: Double] = [:]
     public var graftVersion: String = GraftInfo.version

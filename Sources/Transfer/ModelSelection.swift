@@ -71,9 +71,10 @@ public enum ModelSelection {
 
     /// Pooled features (float32, N × D) of every sample, and the source head's probabilities
     /// when the weights keep their ImageNet classifier; read from `cache` when it holds them.
+    /// The trunk runs in `precision`; the features are fp32 either way.
     public static func features(of loaded: LoadedModel, dataset: any Dataset, imageSize: Int?, batchSize: Int = 32,
-                                workers: Int = 2, device: Device = .cpu, cache: URL? = nil,
-                                onBatch: ((Int, Int) -> Void)? = nil) throws
+                                workers: Int = 2, device: Device = .cpu, precision: Precision = .fp32,
+                                cache: URL? = nil, onBatch: ((Int, Int) -> Void)? = nil) throws
         -> (features: Tensor, probabilities: Tensor?, seconds: Double, fromCache: Bool)
     {
         let preprocessing = loaded.preprocessing.resized(to: imageSize)
@@ -94,7 +95,7 @@ public enum ModelSelection {
         model.to(memoryFormat: format)
         try MemoryEstimate.check(model, pass: .inference, name: "feature extraction", imageSize: preprocessing.cropSize,
                                  batchSize: min(batchSize, max(dataset.count, 1)), device: device, memoryFormat: format)
-        let pass = try pooledFeatures(of: model, batches: loader, device: device,
+        let pass = try pooledFeatures(of: model, batches: loader, device: device, precision: precision,
                                       onBatch: { onBatch?($0, dataset.count) })
         guard let features = pass.cache else { throw TrainingError.emptyData("the dataset") }
         // The source head on the whole feature matrix at once (it is a Linear or a norm and a Linear).

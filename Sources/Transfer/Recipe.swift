@@ -123,6 +123,9 @@ public struct Recipe: Codable, Sendable, Equatable {
     public var earlyStoppingPatience: Int?
     public var bestMetric: BestMetric = .valAccuracy
     public var channelsLast: Bool = true
+    /// The forward passes' arithmetic (``PrecisionChoice``); nil: `auto`, bfloat16 autocast
+    /// where the hardware runs it natively, fp32 elsewhere.
+    public var precision: PrecisionChoice?
     public var seed: UInt64 = 0
     public var device: Device = .cpu
 

@@ -113,6 +113,7 @@ public struct TrainingSession {
                               validation: valLoader, cacheSource: cacheLoader, runDirectory: runDirectory, card: card,
                               device: device)
         trainer.callbacks += callbacks
+        trainer.precision = try (recipe.precision ?? .auto).resolve(on: device)
         trainer.inputSize = preprocessing.cropSize
         var loaders = [trainLoader] + [cacheLoader, valLoader].compactMap { $0 }
         if let augment = recipe.fineTuneAugment, augment != recipe.augment, recipe.fineTuneEpochs > 0 {

@@ -223,6 +223,23 @@ public final class Trainer {
         if let patience = recipe.earlyStoppingPatience { callbacks.append(EarlyStopping(patience: patience)) }
     }
 
+    /// The arithmetic of the trunk's forward passes (training, validation, feature caching):
+    /// fp32, or autocast to bf16/fp16 (``Torch/autocast(_:dtype:enabled:cacheEnabled:_:)``) with
+    /// fp32 weights, optimizer state, losses, cached features and metrics. A trainer made
+    /// directly runs in fp32; a ``TrainingSession`` sets the recipe's precision, resolved.
+    public var precision = ResolvedPrecision(precision: .fp32, reason: "the trainer's default")
+    /// float16's dynamic loss scale (``GradScaler``), made when the precision needs one.
+    public internal(set) var gradScaler: GradScaler?
+
+    /// The trunk's forward pass in the run's precision; the outputs come back in fp32.
+    func autocast(_ forward: () -> (Tensor, [(logits: Tensor, lossWeight: Double)]))
+        -> (Tensor, [(logits: Tensor, lossWeight: Double)])
+    {
+        guard precision.precision != .fp32 else { return forward() }
+        let (logits, auxiliary) = Torch.withPrecision(precision.precision, on: device) { forward() }
+        return (logits.to(.float32), auxiliary.map { (logits: $0.logits.to(.float32), lossWeight: $0.lossWeight) })
+    }
+
     public var modelURL: URL? { runDirectory?.appendingPathComponent("model.safetensors") }
     public var checkpointURL: URL? { runDirectory?.appendingPathComponent("checkpoint.safetensors") }
 
@@ -257,6 +274,12 @@ public final class Trainer {
         }
         stopRequested = false
         ema = nil
+        gradScaler = nil
+        if precision.precision.needsLossScaling {
+            let scaler = GradScaler(device: device)
+            if let saved = restored?.lossScale { scaler.load(scale: saved.scale, growthTracker: saved.growthTracker) }
+            gradScaler = scaler
+        }
         if let decay = recipe.ema {
             let average = ModelEMA(model: model, decay: decay, warmup: recipe.emaWarmup ?? false)
             if let restored, let entries = restored.ema, let updates = restored.emaUpdates {
@@ -395,9 +418,20 @@ public final class Trainer {
                     let scale = 1 / Double(groupSamples)
                     Torch.noGrad { for p in optimizer.parameterGroups.flatMap(\.parameters) { p.value.grad?.mul_(scale) } }
                 }
-                if let clip = recipe.gradientClip { clipGradientNorm(optimizer, maxNorm: clip) }
-                optimizer.step()
-                ema?.update(model)
+                if let scaler = gradScaler {
+                    // Clipping sees the true gradients; a step whose gradients overflowed is skipped.
+                    if let clip = recipe.gradientClip {
+                        try scaler.unscale(optimizer)
+                        clipGradientNorm(optimizer, maxNorm: clip)
+                    }
+                    let stepped = try scaler.step(optimizer)
+                    try scaler.update()
+                    if stepped { ema?.update(model) }
+                } else {
+                    if let clip = recipe.gradientClip { clipGradientNorm(optimizer, maxNorm: clip) }
+                    optimizer.step()
+                    ema?.update(model)
+                }
             }
             groupOpen = false
             if let scheduler, scheduler.granularity == .batch { scheduler.advance(metric: nil) }
@@ -441,7 +475,8 @@ public final class Trainer {
             groupSamples = (groupStarts ? 0 : groupSamples) + n
             try guarded("the backward pass", epoch: epoch, batch: batchIndex, modelKept: kept) {
                 if groupStarts { optimizer.zeroGrad() }
-                (accumulate > 1 ? loss * Double(n) : loss).backward()
+                let summed = accumulate > 1 ? loss * Double(n) : loss
+                (gradScaler?.scale(summed) ?? summed).backward()
             }
             groupOpen = true
             if groupEnds { try closeGroup(batch: batchIndex, kept: kept) }
@@ -465,7 +500,7 @@ public final class Trainer {
             try train.forEachBatch(epoch: epoch) { batch in
                 guard !mixes.isEmpty else {
                     try step(labels: batch.labels.to(device), soft: multiLabel ? multiHot(batch.indices, of: train) : nil) {
-                        model.trainingLogits(batch.images.to(device))
+                        autocast { model.trainingLogits(batch.images.to(device)) }
                     }
                     return
                 }
@@ -475,7 +510,7 @@ public final class Trainer {
                 let target = self.device
                 let format: MemoryFormat = recipe.channelsLast && target == .cpu ? .channelsLast : .contiguous
                 try step(labels: soft.argmax(dim: 1).to(target), soft: soft.to(target)) {
-                    model.trainingLogits(images.contiguous(format).to(target))
+                    autocast { model.trainingLogits(images.contiguous(format).to(target)) }
                 }
             }
         }
@@ -678,7 +713,8 @@ public final class Trainer {
             try validation.forEachBatch(epoch: 0) { batch in
                 try guarded("validation", batch: batchIndex) {
                     let y = batch.labels.to(device)
-                    let logits = model(batch.images.to(device))
+                    let logits = Torch.withPrecision(precision.precision, on: device) { model(batch.images.to(device)) }
+                        .to(.float32)
                     let loss = Functional.crossEntropy(logits, y, reduction: .sum).double
                     metrics.update(logits: logits, labels: y, lossSum: loss)
                     logitBatches.append(logits.to(.cpu).to(.float64))
@@ -835,7 +871,8 @@ public final class Trainer {
 
     /// Pooled features of every sample of `source` (rows in dataset order), in eval mode.
     func pooledFeatures(of source: any BatchProvider) throws -> (cache: Tensor?, rows: Set<Int>) {
-        try Transfer.pooledFeatures(of: model, batches: source, device: device, stage: "feature caching")
+        try Transfer.pooledFeatures(of: model, batches: source, device: device, precision: precision.precision,
+                                    stage: "feature caching")
     }
 
     /// The keys of trainable parameters and of buffers that hold NaN or ±inf (frozen
@@ -864,6 +901,7 @@ public final class Trainer {
     func finalCard(metrics: [String: Double]) -> ModelCard {
         var card = self.card
         card.recipe = recipe
+        card.trainingPrecision = precision.precision
         card.multiLabel = multiLabel ? true : nil
         card.headHidden = recipe.headHidden
         card.headDropout = recipe.headDropout
@@ -922,6 +960,9 @@ public final class Trainer {
                                             model: state, optimizer: optimizer.state(),
                                             scheduler: scheduler?.state(), frozen: frozen)
         if let ema { (checkpoint.ema, checkpoint.emaUpdates) = ema.state }
+        if let scaler = gradScaler {
+            checkpoint.lossScale = .init(scale: scaler.state.scale, growthTracker: scaler.state.growthTracker)
+        }
         try checkpoint.write(to: url)
         try onEvent?(.checkpointSaved(url))
     }

@@ -29,6 +29,13 @@ public struct TrainingCheckpoint {
     /// The weights' moving average (``ModelEMA``) and its update count, when the run keeps one.
     public var ema: [(key: String, tensor: Tensor)]? = nil
     public var emaUpdates: Int? = nil
+    /// float16 training's loss scale and clean-step count (``GradScaler/state``).
+    public var lossScale: LossScaleState? = nil
+
+    public struct LossScaleState: Codable, Sendable, Equatable {
+        public var scale: Double
+        public var growthTracker: Int
+    }
 
     /// Model tensors a checkpoint leaves out: they are the source weights' own.
     public struct FrozenTensors: Codable, Sendable, Equatable {
@@ -69,6 +76,7 @@ public struct TrainingCheckpoint {
         var scheduler: SchedulerState?
         var frozen: FrozenTensors?
         var emaUpdates: Int?
+        var lossScale: LossScaleState?
     }
 
     static let headerKey = "graft.checkpoint"
@@ -81,7 +89,7 @@ public struct TrainingCheckpoint {
         entries += try (ema ?? []).map { (key: Self.emaPrefix + $0.key, tensor: try $0.tensor.tensorData()) }
         var metadata = try optimizer.metadata()
         let header = Header(recipe: recipe, epochsDone: epochsDone, phase: phase, history: history, scheduler: scheduler,
-                            frozen: frozen, emaUpdates: ema == nil ? nil : emaUpdates)
+                            frozen: frozen, emaUpdates: ema == nil ? nil : emaUpdates, lossScale: lossScale)
         metadata[Self.headerKey] = String(decoding: try JSONEncoder.sorted.encode(header), as: UTF8.self)
         try SafeTensors.write(StateDict(entries: entries, metadata: metadata), to: url)
     }
@@ -101,6 +109,7 @@ public struct TrainingCheckpoint {
         var checkpoint = TrainingCheckpoint(recipe: header.recipe, epochsDone: header.epochsDone, phase: header.phase,
                                             history: header.history, model: model, optimizer: optimizer,
                                             scheduler: header.scheduler, frozen: header.frozen)
+        checkpoint.lossScale = header.lossScale
         if let updates = header.emaUpdates {
             checkpoint.ema = tensors.filter { $0.key.hasPrefix(emaPrefix) }
                 .map { (key: String($0.key.dropFirst(emaPrefix.count)), tensor: $0.tensor) }

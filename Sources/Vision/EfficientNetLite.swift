@@ -33,7 +33,9 @@ public final class Conv2dSame: Module {
         let (top, bottom) = Self.samePadding(input: x.size(2), kernel: k, stride: stride)
         let (left, right) = Self.samePadding(input: x.size(3), kernel: k, stride: stride)
         let padded = top + bottom + left + right == 0 ? x : Functional.pad(x, [left, right, top, bottom])
-        return Functional.conv2d(padded, weight: weight, stride: (stride, stride), groups: groups)
+        return AutocastPolicy.depthwise(padded, weight: weight, groups: groups) {
+            Functional.conv2d($0, weight: weight, stride: (stride, stride), groups: groups)
+        }
     }
 }
 

@@ -134,14 +134,14 @@ func timeTrainingAndInference(_ model: Module, input: Tensor, labels: Tensor, wa
     model.train()
     let trainMs = try medianMilliseconds(warmup: warmup, steps: steps) {
         optimizer.zeroGrad()
-        let loss = try Torch.withPrecision(precision, on: .cpu) { Functional.crossEntropy(model(input), labels) }
+        let loss = Torch.withPrecision(precision, on: .cpu) { Functional.crossEntropy(model(input), labels) }
         loss.backward()
         optimizer.step()
     }
     model.eval()
     let inferMs = try Torch.inferenceMode {
         try medianMilliseconds(warmup: warmup, steps: steps) {
-            _ = try Torch.withPrecision(precision, on: .cpu) { model(input) }
+            _ = Torch.withPrecision(precision, on: .cpu) { model(input) }
         }
     }
     return (trainMs, inferMs)
@@ -189,8 +189,11 @@ func backbones(_ options: Options) throws {
     let batch = try options.int("batch", default: 8)
     Torch.manualSeed(0)
     let x = Tensor.randn([batch, 3, 224, 224]), y = Tensor.randint(0, 1000, [batch])
+    let names = ((try? options.string("models")) ?? "convnext_tiny,vit_b_16").split(separator: ",").map(String.init)
     for precision in try precisions(options) {
-        for (name, format) in [("convnext_tiny", MemoryFormat.channelsLast), ("vit_b_16", .contiguous)] {
+        for name in names {
+            // Convolutional trunks run channels-last (as the trainer runs them); transformers contiguous.
+            let format: MemoryFormat = name.hasPrefix("vit") || name.hasPrefix("swin") ? .contiguous : .channelsLast
             let model = try Torch.withManualSeed(0) { try Zoo.make(name) }
             model.to(memoryFormat: format)
             let input = x.contiguous(format)
@@ -224,7 +227,7 @@ func faults(_ options: Options) throws {
 let usage = """
     usage: graft-bench pipeline FOLDER [--workers 1,2] [--batch-size 32] [--passes 5] [--threads 2]
            graft-bench engine --weights FILE [--warmup 2] [--steps 5] [--sgemm-size 2048] [--gflop-per-image 3.628] [--threads 2]
-           graft-bench backbones [--batch 8] [--warmup 1] [--steps 3] [--threads 2]
+           graft-bench backbones [--models convnext_tiny,vit_b_16] [--batch 8] [--warmup 1] [--steps 3] [--threads 2] [--precision fp32,bf16] [--depthwise bf16]
            graft-bench faults [--times 10]
     """
 
@@ -234,6 +237,8 @@ do {
     let options = try Options(arguments.dropFirst())
     Torch.keepFreedMemory()  // as the graft tool does
     Torch.numThreads = try options.int("threads", default: 2)
+    // `--depthwise bf16`: depthwise convolutions follow libtorch's autocast list (see AutocastPolicy).
+    if (try? options.string("depthwise")) == "bf16" { AutocastPolicy.depthwiseInFP32WhenTraining = false }
     switch command {
     case "pipeline": try pipeline(options)
     case "engine": try engine(options)

@@ -31,9 +31,9 @@ func seeded(_ seed: UInt64, _ shape: [Int], grad: Bool = false) -> Tensor {
 /// Checks shape and every value against fixture `name`; reports the largest difference.
 func expectMatches(
     _ tensor: Tensor?, _ name: String, atol: Double = 1e-5, rtol: Double = 1e-5,
-    sourceLocation: SourceLocation = #_sourceLocation
+    in fixtures: [String: Fixtures.Entry] = Fixtures.ops, sourceLocation: SourceLocation = #_sourceLocation
 ) {
-    guard let expected = Fixtures.ops[name] else {
+    guard let expected = fixtures[name] else {
         Issue.record("no fixture named \(name)", sourceLocation: sourceLocation)
         return
     }

@@ -74,6 +74,13 @@ int ct_autocast_clear_cache(void);
 bool ct_autocast_cache_enabled(void);
 void ct_autocast_set_cache_enabled(bool enabled);
 
+// ---- loss scaling (torch.amp.GradScaler's kernels) -----------------------------------------
+// grads *= inv_scale in place, found_inf set to 1 where any is NaN or inf.
+int ct_amp_unscale_(const ct_tensor *grads, size_t n, ct_tensor found_inf, ct_tensor inv_scale);
+// The scale and growth tracker updated in place from found_inf (at::_amp_update_scale_).
+int ct_amp_update_scale_(ct_tensor scale, ct_tensor growth_tracker, ct_tensor found_inf, double growth_factor,
+                         double backoff_factor, int64_t growth_interval);
+
 // ---- what libtorch knows of the CPU (its cpuinfo) and a CUDA device ----------------------
 int ct_cpu_capability(char *buf, size_t len);        // the kernels' ISA: "DEFAULT", "AVX2", "AVX512"
 int ct_cpu_feature(const char *name);                // at::cpu::get_cpu_capabilities()[name]: 1, 0, -1 unknown
