@@ -10,11 +10,16 @@
              224 px, contiguous and channels-last), then a large sgemm
   flops      ResNet-18's FLOPs per 224 px image (torch.utils.flop_counter)
 
+`--precision bf16` (finetune, predict; engine and backbones take a list, fp32,bf16) runs the
+forward passes under torch.autocast("cpu", dtype=torch.bfloat16) with the model and its
+inputs channels-last: PyTorch at its best on a CPU with native bfloat16 (avx512_bf16, AMX).
+
 Run with the peer venv, e.g.:
   python bench/peer.py recipe --train T --val V --weights W.safetensors --epochs 2 --workers 1 --out RUN
 Prints JSON lines (predict: one per image; the others: one per measurement).
 """
 import argparse
+import contextlib
 import json
 import statistics
 import time
@@ -53,6 +58,25 @@ def resnet18(weights, num_classes=10):
     return model
 
 
+PRECISION = "fp32"  # set by --precision for finetune and predict
+
+
+def autocast(precision=None):
+    """torch.autocast for bf16, nothing for fp32."""
+    if (precision or PRECISION) == "bf16":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def best_format(model):
+    """Channels-last under bf16 (oneDNN's bf16 kernels want it), the model as it is in fp32."""
+    return model.to(memory_format=torch.channels_last) if PRECISION == "bf16" else model
+
+
+def to_format(inputs):
+    return inputs.contiguous(memory_format=torch.channels_last) if PRECISION == "bf16" else inputs
+
+
 def emit(**fields):
     print(json.dumps(fields), flush=True)
 
@@ -62,8 +86,8 @@ def run_epoch(model, loader, optimizer=None):
     model.train(optimizer is not None)
     loss_sum, correct, seen = 0.0, 0, 0
     for inputs, labels in loader:
-        with torch.set_grad_enabled(optimizer is not None):
-            outputs = model(inputs)
+        with torch.set_grad_enabled(optimizer is not None), autocast():
+            outputs = model(to_format(inputs))
             loss = F.cross_entropy(outputs, labels)
             if optimizer is not None:
                 optimizer.zero_grad()
@@ -104,6 +128,7 @@ def finetune(args):
                        num_workers=args.workers)
     model = resnet18(args.weights)
     model.fc = torch.nn.Linear(model.fc.in_features, len(train.dataset.classes))
+    model = best_format(model)
     optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
     seconds = []
     for _ in range(args.epochs):
@@ -114,11 +139,13 @@ def finetune(args):
 
 
 def predict(args):
-    model = resnet18(args.weights).eval()
+    model = best_format(resnet18(args.weights).eval())
     loader = DataLoader(Files(args.images), batch_size=args.batch_size, num_workers=args.workers)
     with torch.inference_mode():
         for images, indices in loader:
-            best = model(images).softmax(1).topk(5, dim=1)
+            with autocast():
+                logits = model(to_format(images))
+            best = logits.float().softmax(1).topk(5, dim=1)
             for i, p, k in zip(indices.tolist(), best.values.tolist(), best.indices.tolist()):
                 emit(path=args.images[i], top=[dict(index=c, probability=round(q, 6)) for c, q in zip(k, p)])
 
@@ -146,31 +173,39 @@ def timed(step, warmup, steps):
     return statistics.median(times)
 
 
-def time_training_and_inference(model, x, y, warmup, steps):
+def time_training_and_inference(model, x, y, warmup, steps, precision="fp32"):
     """Median ms of an SGD(0.001, 0.9) cross-entropy training step, then of an inference-mode forward."""
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
 
     def train_step():
         optimizer.zero_grad()
-        F.cross_entropy(model(x), y).backward()
+        with autocast(precision):
+            loss = F.cross_entropy(model(x), y)
+        loss.backward()
         optimizer.step()
+
+    def forward():
+        with autocast(precision):
+            return model(x)
 
     model.train()
     train_ms = timed(train_step, warmup, steps)
     model.eval()
     with torch.inference_mode():
-        return train_ms, timed(lambda: model(x), warmup, steps)
+        return train_ms, timed(forward, warmup, steps)
 
 
 def engine(args):
     torch.manual_seed(0)
     x, y = torch.randn(32, 3, 224, 224), torch.randint(0, 10, (32,))
-    for name, fmt in (("contiguous", torch.contiguous_format), ("channels_last", torch.channels_last)):
-        model = resnet18(args.weights).to(memory_format=fmt)
-        xf = x.contiguous(memory_format=fmt)
-        train_ms, ms = time_training_and_inference(model, xf, y, args.warmup, args.steps)
-        emit(case="train_step", format=name, ms=train_ms)
-        emit(case="inference", format=name, ms=ms, gflop_per_s=args.gflop_per_image * 32 / ms * 1e3)
+    for precision in args.precision.split(","):
+        for name, fmt in (("contiguous", torch.contiguous_format), ("channels_last", torch.channels_last)):
+            model = resnet18(args.weights).to(memory_format=fmt)
+            xf = x.contiguous(memory_format=fmt)
+            train_ms, ms = time_training_and_inference(model, xf, y, args.warmup, args.steps, precision)
+            emit(case="train_step", format=name, precision=precision, ms=train_ms)
+            emit(case="inference", format=name, precision=precision, ms=ms,
+                 gflop_per_s=args.gflop_per_image * 32 / ms * 1e3)
     n = args.sgemm_size
     a, b = torch.randn(n, n), torch.randn(n, n)
     ms = timed(lambda: torch.matmul(a, b), 2, args.steps)
@@ -181,13 +216,14 @@ def backbones(args):
     """ConvNeXt-T (channels-last) and ViT-B/16: an SGD step and an inference batch at 224 px."""
     torch.manual_seed(0)
     x, y = torch.randn(args.batch, 3, 224, 224), torch.randint(0, 1000, (args.batch,))
-    for name, fmt in (("convnext_tiny", torch.channels_last), ("vit_b_16", torch.contiguous_format)):
-        torch.manual_seed(0)
-        model = getattr(models, name)().to(memory_format=fmt)
-        xf = x.contiguous(memory_format=fmt)
-        train_ms, ms = time_training_and_inference(model, xf, y, args.warmup, args.steps)
-        emit(case="train_step", format=name, ms=train_ms)
-        emit(case="inference", format=name, ms=ms)
+    for precision in args.precision.split(","):
+        for name, fmt in (("convnext_tiny", torch.channels_last), ("vit_b_16", torch.contiguous_format)):
+            torch.manual_seed(0)
+            model = getattr(models, name)().to(memory_format=fmt)
+            xf = x.contiguous(memory_format=fmt)
+            train_ms, ms = time_training_and_inference(model, xf, y, args.warmup, args.steps, precision)
+            emit(case="train_step", format=name, precision=precision, ms=train_ms)
+            emit(case="inference", format=name, precision=precision, ms=ms)
 
 
 def flops(args):
@@ -201,6 +237,8 @@ def flops(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
+    parser.add_argument("--precision", default="fp32",
+                        help="fp32 or bf16 (torch.autocast, channels-last); engine and backbones: a list, fp32,bf16")
     loading = argparse.ArgumentParser(add_help=False)
     loading.add_argument("--workers", type=int, default=0, help="DataLoader num_workers")
     loading.add_argument("--batch-size", type=int, default=32)
@@ -232,6 +270,8 @@ def main():
     p.add_argument("--gflop-per-image", type=float, default=3.628, help="for the inference GFLOP/s")
     sub.add_parser("flops")
     args = parser.parse_args()
+    global PRECISION
+    PRECISION = args.precision if args.case in ("finetune", "predict") else "fp32"
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)  # the new head and the shuffling repeat from run to run
     {"recipe": recipe, "finetune": finetune, "predict": predict, "pipeline": pipeline, "engine": engine, "backbones": backbones,

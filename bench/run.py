@@ -106,6 +106,22 @@ def measured(cmd, tries=3):
     return result
 
 
+def cpu_description():
+    """The CPU's model name and its bfloat16-related flags, from /proc/cpuinfo."""
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name":
+                model = value.strip()
+            elif key.strip() == "flags":
+                flags = set(value.split())
+                break
+    except OSError:
+        pass
+    return model, sorted(flags & {"avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"})
+
+
 def machine_state():
     return dict(load_average=os.getloadavg(), busy=busy_processes(), time=time.strftime("%Y-%m-%d %H:%M:%S"))
 
@@ -119,6 +135,9 @@ class Bench:
         self.steps = 5 if args.quick else 10
         self.graft, self.graft_bench = Path(args.graft).resolve(), Path(args.graft_bench).resolve()
         self.peer = [sys.executable, HERE / "peer.py", "--threads", THREADS]
+        self.cpu_model, self.cpu_flags = cpu_description()
+        # bf16 autocast cases only where the CPU has native bfloat16 (elsewhere it is emulated, many times slower).
+        self.precisions = ["fp32", "bf16"] if {"avx512_bf16", "amx_bf16"} & set(self.cpu_flags) else ["fp32"]
         made = run([sys.executable, HERE / "make_data.py"] + (["--quick"] if args.quick else []))
         self.data = json_lines(made["lines"])[-1]
         self.images = sorted(str(p) for p in Path(self.data["infer"]).glob("*.jpg"))
@@ -137,7 +156,8 @@ class Bench:
         out = self.out_dir("graft-recipe")
         cmd = [self.graft, "train", self.data["recipe_train"], "--val", self.data["recipe_val"], "--model", "resnet18",
                "--weights", self.data["weights"], "--freeze", "backbone", "--epochs", self.epochs,
-               "--batch-size", 32, "--lr", 0.001, "--optimizer", "sgd", "--threads", THREADS, "--out", out, "--json"]
+               "--batch-size", 32, "--lr", 0.001, "--optimizer", "sgd", "--threads", THREADS, "--out", out, "--json",
+               "--precision", "fp32"]  # the tutorial's fp32 on both sides; bf16 has its own cases
         if not cache:
             cmd += ["--cache-features", "off"]
         def parse(r):
@@ -155,11 +175,12 @@ class Bench:
                                    best_val_accuracy=json_lines(r["lines"])[-1]["val_accuracy"],
                                    seconds=json_lines(r["lines"])[-1]["seconds"])
 
-    def graft_finetune(self):
+    def graft_finetune(self, precision="fp32"):
         out = self.out_dir("graft-finetune")
         cmd = [self.graft, "train", self.data["finetune"], "--model", "resnet18", "--weights", self.data["weights"],
                "--freeze", "none", "--augment", "light", "--epochs", self.finetune_epochs,
-               "--batch-size", 32, "--lr", 0.001, "--optimizer", "sgd", "--threads", THREADS, "--out", out, "--json"]
+               "--batch-size", 32, "--lr", 0.001, "--optimizer", "sgd", "--threads", THREADS, "--out", out, "--json",
+               "--precision", precision]
 
         def parse(_):
             rows = (out / "metrics.csv").read_text().splitlines()
@@ -167,8 +188,8 @@ class Bench:
             return dict(epoch_seconds=statistics.median(float(row.split(",")[column]) for row in rows[1:]))
         return cmd, parse
 
-    def peer_finetune(self, workers, epochs=None):
-        cmd = self.peer + ["finetune", "--train", self.data["finetune"], "--weights", self.data["weights"],
+    def peer_finetune(self, workers, epochs=None, precision="fp32"):
+        cmd = self.peer + ["--precision", precision, "finetune", "--train", self.data["finetune"], "--weights", self.data["weights"],
                            "--epochs", epochs or self.finetune_epochs, "--workers", workers]
         return cmd, lambda r: dict(epoch_seconds=statistics.median(json_lines(r["lines"])[-1]["epoch_seconds"]))
 
@@ -177,12 +198,12 @@ class Bench:
         assert count == len(self.images), f"{count} predictions for {len(self.images)} images"
         return dict(images_per_s=count / r["wall"])
 
-    def graft_predict(self):
+    def graft_predict(self, precision="fp32"):
         return [self.graft, "predict", "--model", "resnet18", "--weights", self.data["weights"], "--json",
-                *self.images], self.predicted
+                "--precision", precision, *self.images], self.predicted
 
-    def peer_predict(self, workers):
-        return self.peer + ["predict", "--weights", self.data["weights"], "--workers", workers,
+    def peer_predict(self, workers, precision="fp32"):
+        return self.peer + ["--precision", precision, "predict", "--weights", self.data["weights"], "--workers", workers,
                             *self.images], self.predicted
 
     def graft_pipeline(self):
@@ -196,7 +217,8 @@ class Bench:
     def engine_metrics(self, r):
         metrics = {}
         for line in json_lines(r["lines"]):
-            key = line["case"] + (f"_{line['format']}" if "format" in line else "")
+            key = line["case"] + (f"_{line['format']}" if "format" in line else "") \
+                + (f"_{line['precision']}" if line.get("precision", "fp32") != "fp32" else "")
             metrics[f"{key}_ms"] = line["ms"]
             if "gflop_per_s" in line:
                 metrics[f"{key}_gflop_per_s"] = line["gflop_per_s"]
@@ -207,16 +229,20 @@ class Bench:
                 self.flop_per_image / 1e9]
 
     def graft_engine(self):
-        return [self.graft_bench, "engine", *self.engine_options(), "--threads", THREADS], self.engine_metrics
+        return [self.graft_bench, "engine", *self.engine_options(), "--threads", THREADS,
+                "--precision", ",".join(self.precisions)], self.engine_metrics
 
     def peer_engine(self):
-        return self.peer + ["engine", *self.engine_options()], self.engine_metrics
+        return self.peer + ["--precision", ",".join(self.precisions), "engine", *self.engine_options()], \
+            self.engine_metrics
 
     def graft_backbones(self):
-        return [self.graft_bench, "backbones", "--steps", self.steps, "--threads", THREADS], self.engine_metrics
+        return [self.graft_bench, "backbones", "--steps", self.steps, "--threads", THREADS,
+                "--precision", ",".join(self.precisions)], self.engine_metrics
 
     def peer_backbones(self):
-        return self.peer + ["backbones", "--steps", self.steps], self.engine_metrics
+        return self.peer + ["--precision", ",".join(self.precisions), "backbones", "--steps", self.steps], \
+            self.engine_metrics
 
     # Running
 
@@ -261,6 +287,11 @@ class Bench:
                         ("peer", lambda: self.peer_recipe(w_recipe))]),
             ("finetune", [("graft", self.graft_finetune), ("peer", lambda: self.peer_finetune(w_finetune))]),
             ("predict", [("graft", self.graft_predict), ("peer", lambda: self.peer_predict(w_predict))]),
+            *([("finetune-bf16", [("graft", lambda: self.graft_finetune("bf16")),
+                                  ("peer", lambda: self.peer_finetune(w_finetune, precision="bf16"))]),
+               ("predict-bf16", [("graft", lambda: self.graft_predict("bf16")),
+                                 ("peer", lambda: self.peer_predict(w_predict, "bf16"))])]
+              if "bf16" in self.precisions else []),
             ("engine", [("graft", self.graft_engine), ("peer", self.peer_engine)]),
             ("backbones", [("graft", self.graft_backbones), ("peer", self.peer_backbones)]),
             ("pipeline", [("graft", self.graft_pipeline), ("peer", lambda: self.peer_pipeline(w_pipeline))]),
@@ -319,6 +350,45 @@ class Bench:
                 memory=name == "convnext_tiny")
             row(f"6. {name}: inference batch 8, 224 px", "backbones", f"inference_{name}_ms", "ms", digits=0,
                 memory=False)
+        bf16 = "bf16" in self.precisions
+        if bf16:
+            row(f"2. … bf16 autocast on both sides (peer channels-last), per epoch", "finetune-bf16", "epoch_seconds", "s")
+            row(f"3. … bf16 autocast on both sides (peer channels-last)", "predict-bf16", "images_per_s", "img/s",
+                lower_is_better=False, digits=1)
+            for fmt in ("contiguous", "channels_last"):
+                row(f"4. … bf16 autocast: training step, batch 32, {fmt}", "engine", f"train_step_{fmt}_bf16_ms", "ms",
+                    digits=0, memory=False)
+                row(f"4. … bf16 autocast: inference batch 32, {fmt}", "engine", f"inference_{fmt}_bf16_ms", "ms",
+                    digits=0, memory=False)
+            for name in ("convnext_tiny", "vit_b_16"):
+                row(f"6. … bf16 autocast: {name} training step", "backbones", f"train_step_{name}_bf16_ms", "ms",
+                    digits=0, memory=False)
+                row(f"6. … bf16 autocast: {name} inference", "backbones", f"inference_{name}_bf16_ms", "ms",
+                    digits=0, memory=False)
+        speedups = []
+
+        def speedup(title, case32, case16, key32, key16, lower_is_better=True):
+            """bf16's gain over fp32 on each side: time(fp32) / time(bf16), or rate(bf16) / rate(fp32)."""
+            cells = [title]
+            for side in ("graft", "peer"):
+                a, b = self.median(case32, side, key32), self.median(case16, side, key16)
+                cells += [f"{a:.3g}", f"{b:.3g}", f"{a / b if lower_is_better else b / a:.2f}×"]
+            speedups.append(cells)
+
+        if bf16:
+            speedup("2. Full fine-tuning, s per epoch", "finetune", "finetune-bf16", "epoch_seconds", "epoch_seconds")
+            speedup("3. Inference on JPEGs, img/s, whole process", "predict", "predict-bf16", "images_per_s",
+                    "images_per_s", lower_is_better=False)
+            for fmt in ("contiguous", "channels_last"):
+                speedup(f"4. Engine training step, {fmt}, ms", "engine", "engine", f"train_step_{fmt}_ms",
+                        f"train_step_{fmt}_bf16_ms")
+                speedup(f"4. Engine inference, {fmt}, ms", "engine", "engine", f"inference_{fmt}_ms",
+                        f"inference_{fmt}_bf16_ms")
+            for name in ("convnext_tiny", "vit_b_16"):
+                speedup(f"6. {name} training step, ms", "backbones", "backbones", f"train_step_{name}_ms",
+                        f"train_step_{name}_bf16_ms")
+                speedup(f"6. {name} inference, ms", "backbones", "backbones", f"inference_{name}_ms",
+                        f"inference_{name}_bf16_ms")
         row(f"Data pipeline alone: decode+resize+crop+normalize+batch ({n['infer']} JPEGs)", "pipeline",
             "images_per_s", "img/s", lower_is_better=False, digits=1)
 
@@ -330,7 +400,8 @@ class Bench:
         lines = [
             f"# Graft vs PyTorch-Python benchmarks ({'quick' if self.quick else 'full'})",
             "",
-            f"{self.state_before['time']}; {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+            f"{self.state_before['time']}; {self.cpu_model} (flags: {', '.join(self.cpu_flags) or 'none of avx2/avx512'}), "
+            f"{os.cpu_count()} cores, "
             f"{THREADS} threads on both sides; medians of {self.repeats} alternating runs.",
             f"Machine at the start: load {self.state_before['load_average'][0]:.2f}, other busy processes: "
             f"{self.state_before['busy'] or 'none'}; at the end: load {self.state_after['load_average'][0]:.2f}, "
@@ -356,8 +427,21 @@ class Bench:
             "Graft's tool and graft-bench keep freed CPU memory for exact reuse (`Torch.keepFreedMemory()`: mallopt plus a malloc-based libtorch CPU allocator); "
             "the peer runs with Python's defaults.",
             "- Peak RSS: wait4's ru_maxrss, the largest single process (DataLoader worker processes not added).",
+            "- Precision: fp32 on both sides unless the row says bf16 autocast (`graft --precision bf16`, the peer's "
+            "`torch.autocast(\"cpu\", dtype=torch.bfloat16)`); `graft`'s default, `--precision auto`, is bf16 on a CPU "
+            "with avx512_bf16 or amx_bf16 and fp32 elsewhere."
+            + ("" if bf16 else " This CPU has neither, so the bf16 cases were not run."),
             "",
         ]
+        if speedups:
+            lines += [
+                "bf16 autocast against fp32, each side against itself (same cases as above):",
+                "",
+                "| case | Graft fp32 | Graft bf16 | Graft bf16 speed-up | PyTorch fp32 | PyTorch bf16 | PyTorch bf16 speed-up |",
+                "|---|---:|---:|---:|---:|---:|---:|",
+                *("| " + " | ".join(r) + " |" for r in speedups),
+                "",
+            ]
         text = "\n".join(lines)
         print("\n" + text)
         stamp = time.strftime("%Y%m%d-%H%M%S") + ("-quick" if self.quick else "-full")

@@ -45,6 +45,12 @@ import Testing
         Case(arguments: train + ["--warmup-epochs", "5"], mentions: "--warmup-epochs"),
         Case(arguments: train + ["--optimizer", "lbfgs"], mentions: "--optimizer"),
         Case(arguments: train + ["--device", "tpu"], mentions: "--device"),
+        Case(arguments: train + ["--precision", "fp8"], mentions: "--precision"),
+        // float16 autocast with loss scaling is for CUDA: on the CPU it is refused, not run slowly.
+        Case(arguments: train + ["--precision", "fp16"], mentions: "--precision fp16"),
+        Case(arguments: ["eval", "/tmp", "/tmp", "--precision", "fp16"], mentions: "--precision fp16"),
+        Case(arguments: ["predict", "--model", "resnet18", "--precision", "fp16", "x.png"], mentions: "--precision fp16"),
+        Case(arguments: ["select", "/tmp", "--precision", "fp16"], mentions: "--precision fp16"),
         Case(arguments: train + ["--model", "resnet18", "--freeze", "layer9"], mentions: "--freeze"),
         Case(arguments: train + ["--freeze", "bogus_layer"], mentions: "--freeze"),
         Case(arguments: ["train", "/tmp", "--out", ""], mentions: "--out"),
