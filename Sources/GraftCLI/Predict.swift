@@ -16,10 +16,11 @@ struct Predict: ParsableCommand {
               graft predict runs/r18 photo1.jpg photo2.png
               graft predict --model efficientnet_lite0 --weights imagenet --top 3 cat.jpg
               graft predict runs/r18 images/*.jpg --json
+              graft predict runs/r18 photos/     # every image under the folder, sorted
             """
     )
 
-    @Argument(help: "A model file or run folder, then images (or only images with --model).")
+    @Argument(help: "A model file or run folder, then images or folders of images (or only those with --model).")
     var arguments: [String]
     @Option(help: "A zoo model (with --weights) instead of a model file.") var model: String?
     @Option(help: "imagenet, a catalogue tag (IMAGENET1K_V1, ...) or a weights file (with --model).")
@@ -59,7 +60,7 @@ struct Predict: ParsableCommand {
             loaded = try LoadedModel.load(architecture: nil, weights: .file(modelFile(arguments[0]).path))
             images = Array(arguments.dropFirst())
         }
-        let predictions = try Transfer.predict(loaded, files: images, top: top, batchSize: batchSize,
+        let predictions = try Transfer.predict(loaded, files: try Self.expandingFolders(images), top: top, batchSize: batchSize,
                                             workers: runtime.workerCount, device: runtime.device,
                                             precision: precision.precision, tta: tta,
                                             temperature: noCalibration ? 1 : nil)
@@ -71,6 +72,27 @@ struct Predict: ParsableCommand {
             }
         }
         if predictions.contains(where: { $0.error != nil }) { throw ExitCode(1) }
+    }
+
+    /// The paths with each folder replaced by the image files under it (any depth, by
+    /// extension, sorted); a folder without images is an error naming it.
+    static func expandingFolders(_ paths: [String]) throws -> [String] {
+        try paths.flatMap { path -> [String] in
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue else {
+                return [path]
+            }
+            let root = URL(fileURLWithPath: path)
+            let files = (FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)?.allObjects as? [URL] ?? [])
+                .filter { url in ImageFolder.imageExtensions.contains { url.lastPathComponent.lowercased().hasSuffix($0) } }
+                .map { path.hasSuffix("/") ? path + $0.path.dropFirst(root.path.count + 1) : path + "/" + $0.path.dropFirst(root.path.count + 1) }
+                .sorted()
+            guard !files.isEmpty else {
+                throw CLIError(message: "\(path): the folder holds no images ("
+                               + ImageFolder.imageExtensions.joined(separator: ", ") + "); give image files or a folder of them")
+            }
+            return files
+        }
     }
 
     /// `labels`: a multi-label model's classes above their thresholds (probabilities are per class, not summing to 1).

@@ -426,6 +426,24 @@ struct CLITests {
         #expect(abs((autoTop.first?["probability"] as? Double ?? 0) - (reference.first?.element ?? 1)) < 0.02)
     }
 
+    /// `graft predict` takes folders as fastai's `get_image_files` does: every image under
+    /// them, sorted; a folder without images is an error that names it.
+    @Test func predictExpandsFolders() throws {
+        let root = try Self.temporary("predict-folder")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let data = root.appendingPathComponent("data")
+        try Self.fashionMNISTFolder(data, perClass: 1)
+        let predict = try Self.graft(["predict", "--model", "efficientnet_lite0", "--weights", "imagenet", data.path,
+                                      "--top", "1", "--json"])
+        #expect(predict.status == 0, "\(predict.stderr)")
+        let paths = predict.jsonLines.compactMap { $0["path"] as? String }
+        #expect(paths.count == 10 && paths == paths.sorted() && paths.allSatisfy { $0.hasPrefix(data.path + "/") })
+        let empty = root.appendingPathComponent("empty")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        let refused = try Self.graft(["predict", "--model", "efficientnet_lite0", "--weights", "imagenet", empty.path])
+        #expect(refused.status == 1 && refused.stderr.contains(empty.path) && refused.stderr.contains("no images"))
+    }
+
     /// `perClass` Fashion-MNIST training images per class (Debian's files) as an ImageFolder of PNGs.
     static func fashionMNISTFolder(_ folder: URL, perClass: Int, seed: UInt64 = 0) throws {
         let dir = URL(fileURLWithPath: "/usr/share/datasets/fashion-mnist")
