@@ -76,6 +76,8 @@ extension Demo {
         @Option(help: "Fashion-MNIST folder.") var data = "/usr/share/datasets/fashion-mnist"
         @Option(help: "Where the two runs go.") var out = "runs/demo"
         @Option(help: "Random seed.") var seed: UInt64 = 0
+        @Option(help: "auto (bf16 where the CPU has native bfloat16), fp32 or bf16: training and the test.")
+        var precision: PrecisionChoice = .auto
         @Flag(help: "End with one JSON object.") var json = false
         @Option(help: "BatchNorm while fine-tuning everything.")
         var fineTuneBatchNorm: BatchNormPolicy = .frozen
@@ -86,6 +88,8 @@ extension Demo {
         func run() throws {
             let started = Date()
             let progress = ProgressReporter()
+            let resolved: ResolvedPrecision
+            do { resolved = try precision.resolve(on: .cpu) } catch { throw ValidationError("\(error)") }
             let dir = URL(fileURLWithPath: data)
             func idx(_ name: String) throws -> IDXDataset {
                 try IDXDataset(images: dir.appendingPathComponent("\(name)-images-idx3-ubyte.gz"),
@@ -101,6 +105,7 @@ extension Demo {
             let validation = Subset(full, parts.validation.indices.map { pool.indices[$0] })
             progress.line("Fashion-MNIST few-shot: \(train.count) training and \(validation.count) validation images "
                           + "(\(shots) + \(valShots) per class), \(test.count) test images, \(imageSize) px")
+            progress.line("precision \(resolved)")
 
             var pretrained = Recipe(model: "efficientnet_lite0")
             pretrained.weights = .pretrained
@@ -116,6 +121,7 @@ extension Demo {
             pretrained.fineTuneBatchNorm = fineTuneBatchNorm
             pretrained.trunkLearningRateFactor = trunkFactor
             pretrained.fineTuneAugment = fineTuneAugment
+            pretrained.precision = precision == .auto ? nil : precision
 
             var scratch = pretrained
             scratch.weights = .none
@@ -140,7 +146,8 @@ extension Demo {
                 guard let modelPath = result.modelPath else { continue }
                 let (model, card) = try ModelFile.load(modelPath)
                 let (metrics, _) = try evaluate(model, on: test, classes: card.classes,
-                                                preprocessing: card.preprocessing) { done, total in
+                                                preprocessing: card.preprocessing,
+                                                precision: resolved.precision) { done, total in
                     progress.bar(done, total, "test images")
                 }
                 let seconds = Date().timeIntervalSince(runStart)
@@ -150,6 +157,7 @@ extension Demo {
             let total = Date().timeIntervalSince(started)
             if json {
                 var object: [String: Any] = ["seconds": (total * 10).rounded() / 10, "shots": shots,
+                                             "precision": resolved.precision.rawValue,
                                              "test_images": test.count, "image_size": imageSize]
                 for (name, accuracy, _) in results { object["\(name)_test_accuracy"] = accuracy }
                 print(try jsonLine(object))
