@@ -372,7 +372,7 @@ class Bench:
             cells = [title]
             for side in ("graft", "peer"):
                 a, b = self.median(case32, side, key32), self.median(case16, side, key16)
-                cells += [f"{a:.3g}", f"{b:.3g}", f"{a / b if lower_is_better else b / a:.2f}×"]
+                cells += [f"{a:.4g}", f"{b:.4g}", f"{a / b if lower_is_better else b / a:.2f}×"]
             speedups.append(cells)
 
         if bf16:
