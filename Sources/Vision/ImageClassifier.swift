@@ -95,12 +95,6 @@ open class ImageClassifier: Module {
         }
     }
 
-    public var firstConvLayer: Conv2d {
-        guard let conv = module(at: firstConvKey) as? Conv2d else {
-            preconditionFailure("\(type(of: self)): \(firstConvKey) is not a Conv2d")
-        }
-        return conv
-    }
 }
 
 /// torchvision's weight initialisation for CNN classifiers: convolutions
