@@ -88,8 +88,7 @@ extension Demo {
         func run() throws {
             let started = Date()
             let progress = ProgressReporter()
-            let resolved: ResolvedPrecision
-            do { resolved = try precision.resolve(on: .cpu) } catch { throw ValidationError("\(error)") }
+            let resolved = try precision.resolvedForCLI(on: .cpu)
             let dir = URL(fileURLWithPath: data)
             func idx(_ name: String) throws -> IDXDataset {
                 try IDXDataset(images: dir.appendingPathComponent("\(name)-images-idx3-ubyte.gz"),
@@ -121,7 +120,7 @@ extension Demo {
             pretrained.fineTuneBatchNorm = fineTuneBatchNorm
             pretrained.trunkLearningRateFactor = trunkFactor
             pretrained.fineTuneAugment = fineTuneAugment
-            pretrained.precision = precision == .auto ? nil : precision
+            pretrained.precision = precision.recipeValue
 
             var scratch = pretrained
             scratch.weights = .none

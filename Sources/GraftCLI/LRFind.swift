@@ -85,7 +85,7 @@ struct LRFind: ParsableCommand {
         if let augment { r.augment = augment }
         r.seed = seed
         r.device = runtime.device
-        r.precision = runtime.precision == .auto ? nil : runtime.precision
+        r.precision = runtime.precision.recipeValue
         return r
     }
 

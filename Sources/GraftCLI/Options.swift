@@ -14,7 +14,19 @@ extension Recipe.HeadFit: ExpressibleByArgument {}
 extension Recipe.Preset: ExpressibleByArgument {}
 extension TestTimeAugmentation: ExpressibleByArgument {}
 extension Recipe.Sampler: ExpressibleByArgument {}
-extension PrecisionChoice: ExpressibleByArgument {}
+extension PrecisionChoice: ExpressibleByArgument {
+    /// As a recipe holds it: nil for `auto`, which is also what recipes from before `--precision` mean.
+    var recipeValue: PrecisionChoice? { self == .auto ? nil : self }
+
+    /// Resolved for `device`; a choice the device can't run is refused naming the flag.
+    func resolvedForCLI(on device: Device) throws -> ResolvedPrecision {
+        do {
+            return try resolve(on: device)
+        } catch let error as TorchError {
+            throw ValidationError("\(error.operation): \(error.message)")
+        }
+    }
+}
 extension BatchNormPolicy: ExpressibleByArgument {}
 
 /// `--lr`: a rate, or `auto` (the learning-rate finder's suggestion).
@@ -76,13 +88,7 @@ struct RuntimeOptions: ParsableArguments {
     var workerCount: Int { workers ?? ProcessInfo.processInfo.activeProcessorCount }
 
     /// `--precision` for `--device`, and why; a choice the device can't run is refused naming the flag.
-    func resolvedPrecision() throws -> ResolvedPrecision {
-        do {
-            return try precision.resolve(on: device)
-        } catch let error as TorchError {
-            throw ValidationError("\(error.operation): \(error.message)")
-        }
-    }
+    func resolvedPrecision() throws -> ResolvedPrecision { try precision.resolvedForCLI(on: device) }
 }
 
 /// A range check that names the flag.

@@ -82,10 +82,10 @@ struct Predict: ParsableCommand {
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue else {
                 return [path]
             }
-            let root = URL(fileURLWithPath: path)
-            let files = (FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)?.allObjects as? [URL] ?? [])
-                .filter { url in ImageFolder.imageExtensions.contains { url.lastPathComponent.lowercased().hasSuffix($0) } }
-                .map { path.hasSuffix("/") ? path + $0.path.dropFirst(root.path.count + 1) : path + "/" + $0.path.dropFirst(root.path.count + 1) }
+            let prefix = path.hasSuffix("/") ? path : path + "/"
+            let files = (FileManager.default.enumerator(atPath: path)?.allObjects as? [String] ?? [])
+                .filter { name in ImageFolder.imageExtensions.contains { name.lowercased().hasSuffix($0) } }
+                .map { prefix + $0 }
                 .sorted()
             guard !files.isEmpty else {
                 throw CLIError(message: "\(path): the folder holds no images ("

@@ -248,7 +248,7 @@ struct Select: ParsableCommand {
         race.imageSize = imageSize
         race.batchSize = batchSize
         race.device = runtime.device
-        race.precision = runtime.precision == .auto ? nil : runtime.precision
+        race.precision = runtime.precision.recipeValue
         race.workers = runtime.workerCount
         let temporary = out == nil
             ? FileManager.default.temporaryDirectory.appendingPathComponent("graft-select-\(UUID().uuidString)") : nil

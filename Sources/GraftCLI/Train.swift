@@ -264,7 +264,7 @@ struct Train: ParsableCommand {
         r.channelsLast = channelsLast
         r.seed = seed
         r.device = runtime.device
-        r.precision = runtime.precision == .auto ? nil : runtime.precision
+        r.precision = runtime.precision.recipeValue
         if let headFit {
             r.headFit = headFit == .epochs ? nil : headFit
         } else if r.headFit == .converged && ((epochs ?? 1) != 1 || r.convergedHeadProblem != nil) {

@@ -44,6 +44,13 @@ extension Torch {
         return try autocast(device, dtype: dtype, body)
     }
 
+    /// `body`'s tensor computed in `precision` on `device` and handed back in float32: the
+    /// forward pass of evaluation, prediction and feature extraction, whose logits and
+    /// features are fp32 whatever ran inside.
+    public static func float32Result(of precision: Precision, on device: Device, _ body: () throws -> Tensor) rethrows -> Tensor {
+        try withPrecision(precision, on: device, body).to(.float32)
+    }
+
     /// Whether autocast is on for `device`'s type on this thread.
     public static func isAutocastEnabled(_ device: Device) -> Bool {
         let enabled = ct_autocast_enabled(device.rawType)

@@ -35,7 +35,7 @@ public enum TestTimeAugmentation: String, Codable, Sendable, CaseIterable {
         -> (probabilities: Tensor, logits: Tensor)
     {
         func forward(_ x: Tensor) -> Tensor {
-            let logits = Torch.withPrecision(precision, on: device) { model(x) }.to(.float32)
+            let logits = Torch.float32Result(of: precision, on: device) { model(x) }
             return temperature == 1 ? logits : logits / temperature
         }
         func normalise(_ logits: Tensor, dim: Int) -> Tensor { multiLabel ? logits.sigmoid() : logits.softmax(dim: dim) }
@@ -222,8 +222,8 @@ public func pooledFeatures(of model: ImageClassifier, batches: any BatchProvider
         var batchIndex = 0
         try batches.forEachBatch(epoch: 0) { batch in
             try guarded(stage, batch: batchIndex) {
-                let features = Torch.withPrecision(precision, on: device) { model.pooledFeatures(batch.images.to(device)) }
-                    .to(.cpu).to(.float32)
+                let features = Torch.float32Result(of: precision, on: device) { model.pooledFeatures(batch.images.to(device)) }
+                    .to(.cpu)
                 if cache == nil { cache = Tensor.zeros([n, features.size(1)]) }
                 cache![Tensor(batch.indices.map(Int64.init))] = features
             }

@@ -146,9 +146,10 @@ extension Trainer {
         model.train()
         try Torch.withManualSeed(mixSeed(recipe.seed, 0x1F1D, phase == .head ? 0 : 1)) {
             var epoch = 0
+            // One loss scale for the whole sweep (float16 only), as the run's own.
+            let sweepScaler = precision.precision.needsLossScaling ? GradScaler(device: device) : nil
             sweepLoop: while true {
                 var ranAny = false
-                let sweepScaler = precision.precision.needsLossScaling ? GradScaler(device: device) : nil
                 let stop = try eachTrainingBatch(train, epoch: epoch, cache: cache) { images, labels, ids, isFeatures in
                     ranAny = true
                     let lr = sweep.learningRate(at: finding.losses.count)
@@ -169,14 +170,8 @@ extension Trainer {
                         }
                         let value = loss.double
                         if value.isFinite {
-                            if let scaler = sweepScaler {
-                                scaler.scale(loss).backward()
-                                try scaler.step(optimizer)
-                                try scaler.update()
-                            } else {
-                                loss.backward()
-                                optimizer.step()
-                            }
+                            (sweepScaler?.scale(loss) ?? loss).backward()
+                            _ = try stepOptimizer(optimizer, scaler: sweepScaler, clip: nil)
                         }
                         return value
                     }

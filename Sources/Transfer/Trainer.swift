@@ -418,20 +418,7 @@ public final class Trainer {
                     let scale = 1 / Double(groupSamples)
                     Torch.noGrad { for p in optimizer.parameterGroups.flatMap(\.parameters) { p.value.grad?.mul_(scale) } }
                 }
-                if let scaler = gradScaler {
-                    // Clipping sees the true gradients; a step whose gradients overflowed is skipped.
-                    if let clip = recipe.gradientClip {
-                        try scaler.unscale(optimizer)
-                        clipGradientNorm(optimizer, maxNorm: clip)
-                    }
-                    let stepped = try scaler.step(optimizer)
-                    try scaler.update()
-                    if stepped { ema?.update(model) }
-                } else {
-                    if let clip = recipe.gradientClip { clipGradientNorm(optimizer, maxNorm: clip) }
-                    optimizer.step()
-                    ema?.update(model)
-                }
+                if try stepOptimizer(optimizer, scaler: gradScaler, clip: recipe.gradientClip) { ema?.update(model) }
             }
             groupOpen = false
             if let scheduler, scheduler.granularity == .batch { scheduler.advance(metric: nil) }
@@ -713,8 +700,7 @@ public final class Trainer {
             try validation.forEachBatch(epoch: 0) { batch in
                 try guarded("validation", batch: batchIndex) {
                     let y = batch.labels.to(device)
-                    let logits = Torch.withPrecision(precision.precision, on: device) { model(batch.images.to(device)) }
-                        .to(.float32)
+                    let logits = Torch.float32Result(of: precision.precision, on: device) { model(batch.images.to(device)) }
                     let loss = Functional.crossEntropy(logits, y, reduction: .sum).double
                     metrics.update(logits: logits, labels: y, lossSum: loss)
                     logitBatches.append(logits.to(.cpu).to(.float64))
@@ -814,6 +800,23 @@ public final class Trainer {
         for label in train.sampleLabels where label >= 0 && label < counts.count { counts[label] += 1 }
         let total = Double(counts.reduce(0, +))
         return counts.map { $0 > 0 ? total / (Double(classes.count) * Double($0)) : 0 }
+    }
+
+    /// Clips (when `clip` is set) and steps the optimizer, through float16's loss scaler when
+    /// there is one: clipping sees the unscaled gradients, and a step whose gradients overflowed
+    /// is skipped (the scale backs off). Returns whether the optimizer stepped.
+    func stepOptimizer(_ optimizer: any Optimizer, scaler: GradScaler?, clip: Double?) throws -> Bool {
+        if let clip {
+            try scaler?.unscale(optimizer)
+            clipGradientNorm(optimizer, maxNorm: clip)
+        }
+        guard let scaler else {
+            optimizer.step()
+            return true
+        }
+        let stepped = try scaler.step(optimizer)
+        try scaler.update()
+        return stepped
     }
 
     /// Rescales gradients so their global L2 norm is at most `maxNorm` (`clip_grad_norm_`).

@@ -94,7 +94,6 @@ open class ImageClassifier: Module {
         default: preconditionFailure("\(type(of: self)): \(classifierKey) is neither a Linear nor a ClassifierHead")
         }
     }
-
 }
 
 /// torchvision's weight initialisation for CNN classifiers: convolutions
@@ -142,7 +141,7 @@ extension ImageClassifier {
     /// linear layers, attention's products; torchvision's "GFLOPS" ×10⁹). Runs that pass on
     /// the model's device, no gradients, and puts the model back in the mode it was in.
     public func multiplyAdds(imageSize: Int) throws -> Int {
-        let channels = (module(at: firstConvKey) as? Conv2d)?.inChannels ?? 3
+        let channels = inputChannels
         let device = parameters.first?.value.device ?? .cpu
         let wasTraining = isTraining
         _ = eval()

@@ -49,16 +49,17 @@ public enum InputChannels {
 }
 
 extension ImageClassifier {
+    /// The weight of the first convolution (at ``firstConvKey``).
+    var firstConvWeight: Parameter? { namedParameters().first { $0.key == firstConvKey + ".weight" }?.parameter }
+
     /// The first convolution's input channels (3 for the zoo's RGB networks).
-    public var inputChannels: Int {
-        (namedParameters().first { $0.key == firstConvKey + ".weight" }?.parameter.value.size(1)) ?? 3
-    }
+    public var inputChannels: Int { firstConvWeight?.value.size(1) ?? 3 }
 
     /// Makes the network take `channels` input channels: the first convolution's weight (at
     /// ``firstConvKey``) replaced by ``InputChannels/adaptConvWeight(_:to:baseChannels:)`` of
     /// the current one, so call it after loading pretrained weights. Its bias is unchanged.
     public func adaptInputChannels(to channels: Int) throws {
-        guard let parameter = namedParameters().first(where: { $0.key == firstConvKey + ".weight" })?.parameter else {
+        guard let parameter = firstConvWeight else {
             throw InputChannels.AdaptError(description: "\(type(of: self)) has no weight at \(firstConvKey).weight to adapt")
         }
         if let inception = self as? InceptionV3, inception.transformInput, channels != 3 {

@@ -128,19 +128,19 @@ func pipeline(_ options: Options) throws {
 /// Under `precision` the forward (and the loss) runs in autocast, as a PyTorch user writes
 /// `with torch.autocast("cpu", torch.bfloat16):` around them; backward and step outside.
 func timeTrainingAndInference(_ model: Module, input: Tensor, labels: Tensor, warmup: Int, steps: Int,
-                              precision: Precision = .fp32) throws -> (train: Double, inference: Double)
+                              precision: Precision = .fp32) -> (train: Double, inference: Double)
 {
     let optimizer = SGD(model.parameters, learningRate: 1e-3, momentum: 0.9)
     model.train()
-    let trainMs = try medianMilliseconds(warmup: warmup, steps: steps) {
+    let trainMs = medianMilliseconds(warmup: warmup, steps: steps) {
         optimizer.zeroGrad()
         let loss = Torch.withPrecision(precision, on: .cpu) { Functional.crossEntropy(model(input), labels) }
         loss.backward()
         optimizer.step()
     }
     model.eval()
-    let inferMs = try Torch.inferenceMode {
-        try medianMilliseconds(warmup: warmup, steps: steps) {
+    let inferMs = Torch.inferenceMode {
+        medianMilliseconds(warmup: warmup, steps: steps) {
             _ = Torch.withPrecision(precision, on: .cpu) { model(input) }
         }
     }
@@ -168,7 +168,7 @@ func engine(_ options: Options) throws {
             try model.loadWeights(from: weights)
             model.to(memoryFormat: format)
             let input = x.contiguous(format)
-            let (trainMs, inferMs) = try timeTrainingAndInference(model, input: input, labels: y, warmup: warmup,
+            let (trainMs, inferMs) = timeTrainingAndInference(model, input: input, labels: y, warmup: warmup,
                                                                   steps: steps, precision: precision)
             try emit(["case": "train_step", "format": name, "precision": precision.rawValue, "ms": trainMs])
             try emit(["case": "inference", "format": name, "precision": precision.rawValue, "ms": inferMs,
@@ -197,7 +197,7 @@ func backbones(_ options: Options) throws {
             let model = try Torch.withManualSeed(0) { try Zoo.make(name) }
             model.to(memoryFormat: format)
             let input = x.contiguous(format)
-            let (trainMs, inferMs) = try timeTrainingAndInference(model, input: input, labels: y, warmup: warmup,
+            let (trainMs, inferMs) = timeTrainingAndInference(model, input: input, labels: y, warmup: warmup,
                                                                   steps: steps, precision: precision)
             try emit(["case": "train_step", "format": name, "precision": precision.rawValue, "ms": trainMs])
             try emit(["case": "inference", "format": name, "precision": precision.rawValue, "ms": inferMs])
